@@ -1,0 +1,223 @@
+"""The shared machinery of model-based algorithms: per-task losses, the batched inner loop, the
+MAML outer loss, and a base class that owns a functional model's parameters.
+
+The inner loop adapts stacked per-task copies ``[B, ...]`` of the adapted parameters with one
+forward pass and one ``autograd.grad`` per step for the whole batch (see core/models.py for why
+the gradient of the summed loss is the per-task gradient). With ``create_graph=True`` the outer
+loss differentiates through every inner step (second-order MAML); without it the inner gradients
+are constants and the outer gradient is the first-order approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from ..data import RatingsDataset
+from ..models import MODEL_NAMES, FunctionalModel, Params, build_model
+from ..tasks import FeatureTables, TaskBatch
+from .base import Adapted, Algorithm, AlgorithmConfig, param
+
+LearningRate = float | dict[str, torch.Tensor]
+
+
+# --------------------------------------------------------------------------- losses
+def task_losses(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean squared error of each task [B]; a task with no rated position gives 0."""
+    m = mask.to(pred.dtype)
+    return ((pred - target) ** 2 * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def mean_over_tasks(losses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average of per-task losses over the tasks that have at least one rated position."""
+    return losses.sum() / mask.any(1).sum().clamp_min(1).to(losses.dtype)
+
+
+def gradients(loss: torch.Tensor, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """d loss / d param for each param (zeros where a param does not reach the loss)."""
+    grads = torch.autograd.grad(loss, list(params.values()), materialize_grads=True)
+    return {k: g.detach() for k, g in zip(params, grads, strict=True)}
+
+
+def support_and_query(batch: TaskBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Items, ratings and mask of all of each task's sampled ratings (for methods that have no
+    held-out set during training: Reptile, supervised pretraining)."""
+    return (
+        torch.cat([batch.support_items, batch.query_items], 1),
+        torch.cat([batch.support_ratings, batch.query_ratings], 1),
+        torch.cat([batch.support_mask, batch.query_mask], 1),
+    )
+
+
+# --------------------------------------------------------------------------- inner loop
+def task_copies(params: Params, names: Iterable[str], n_tasks: int) -> Params:
+    """``params`` with a per-task copy [B, ...] of each adapted parameter (a broadcast view: the
+    outer gradient through it is the sum over tasks)."""
+    out = dict(params)
+    for n in names:
+        copy = params[n].expand(n_tasks, *params[n].shape)
+        out[n] = copy if copy.requires_grad else copy.requires_grad_(True)
+    return out
+
+
+def inner_loop(
+    model: FunctionalModel,
+    params: Params,
+    names: tuple[str, ...],
+    lr: LearningRate,
+    user_features: torch.Tensor,
+    items: torch.Tensor,
+    ratings: torch.Tensor,
+    mask: torch.Tensor,
+    steps: int,
+    *,
+    create_graph: bool,
+    track_losses: bool = True,
+) -> tuple[Params, torch.Tensor | None]:
+    """``steps`` of gradient descent on each task's masked loss, for all tasks at once.
+
+    ``lr`` is a float or, for Meta-SGD, a tensor per adapted parameter (its shape, broadcast over
+    tasks). Returns the parameters with per-task adapted copies and, if ``track_losses``, the
+    support loss before each step and after the last one [steps + 1, B] (detached).
+    """
+    fast = task_copies(params, names, items.shape[0])
+    history = []
+    step_lr = (lambda n: lr[n]) if isinstance(lr, dict) else (lambda n: lr)
+    for _ in range(steps):
+        loss = task_losses(model(fast, user_features, items), ratings, mask)
+        history.append(loss.detach())
+        grads = torch.autograd.grad(
+            loss.sum(), [fast[n] for n in names], create_graph=create_graph, materialize_grads=True
+        )
+        fast = {**fast, **{n: fast[n] - step_lr(n) * g for n, g in zip(names, grads, strict=True)}}
+    if not track_losses:
+        return fast, None
+    with torch.no_grad():
+        history.append(task_losses(model(fast, user_features, items), ratings, mask))
+    return fast, torch.stack(history)
+
+
+def maml_outer_loss(
+    model: FunctionalModel,
+    params: Params,
+    names: tuple[str, ...],
+    lr: LearningRate,
+    batch: TaskBatch,
+    steps: int,
+    *,
+    second_order: bool,
+) -> torch.Tensor:
+    """Query loss after adapting on the support set, averaged over tasks (MAML's objective)."""
+    fast, _ = inner_loop(
+        model, params, names, lr, batch.user_features, batch.support_items, batch.support_ratings,
+        batch.support_mask, steps, create_graph=second_order, track_losses=False,
+    )
+    query = task_losses(model(fast, batch.user_features, batch.query_items), batch.query_ratings, batch.query_mask)
+    return mean_over_tasks(query, batch.query_mask)
+
+
+# --------------------------------------------------------------------------- statistics
+def shrunk_means(group: np.ndarray, values: np.ndarray, n_groups: int, shrinkage: float) -> np.ndarray:
+    """Per-group sum / (count + shrinkage): a mean pulled towards 0 for sparsely observed groups
+    (the MAP estimate under a zero-mean Gaussian prior)."""
+    sums = np.bincount(group, weights=values, minlength=n_groups)
+    counts = np.bincount(group, minlength=n_groups)
+    return sums / (counts + shrinkage)
+
+
+def bias_statistics(
+    dataset: RatingsDataset, rows: np.ndarray, item_shrinkage: float
+) -> tuple[float, np.ndarray]:
+    """Global mean and shrunken item biases of the given rating rows (meta-training users)."""
+    ratings = dataset.rating[rows].astype(np.float64)
+    mu = float(ratings.mean()) if len(ratings) else (dataset.scale.min + dataset.scale.max) / 2
+    item_bias = shrunk_means(dataset.item[rows], ratings - mu, dataset.n_items, item_shrinkage)
+    return mu, item_bias
+
+
+# --------------------------------------------------------------------------- base class
+@dataclass
+class ModelConfig(AlgorithmConfig):
+    """Model settings shared by every algorithm built on a functional model."""
+
+    model: str = param("factor", "Network: 'factor' (meta-learned user bias + factors) or 'melu' "
+                       "(MeLU preference estimator: embeddings -> MLP)", choices=MODEL_NAMES)
+    embedding_dim: int = param(32, "MeLU model: size of each embedding", low=2, high=512)
+    hidden: int = param(64, "MeLU model: width of each hidden decision layer", low=2, high=1024)
+    layers: int = param(2, "MeLU model: number of hidden decision layers", low=1, high=6)
+    factors: int = param(32, "Factor model: size of user and item factor vectors", low=1, high=512)
+    use_item_id: bool = param(True, "MeLU model: add an item-id embedding and item bias")
+    warm_start: bool = param(True, "Start the global mean and item biases from the training "
+                             "ratings (fit) instead of the scale midpoint and zero")
+
+
+class ModelAlgorithm(Algorithm):
+    """An algorithm whose state is a functional model's parameter dict (all meta-parameters).
+
+    Subclasses choose which parameters adapt (``scope``) and how: ``adapt()`` runs the inner loop
+    from the meta-learned values with ``inner_lr()`` and ``steps`` steps.
+    """
+
+    scope: ClassVar[str] = "all"  # which of the model's adaptation scopes this algorithm uses
+    ITEM_SHRINKAGE: ClassVar[float] = 10.0  # warm start of item biases
+
+    def __init__(
+        self, config: AlgorithmConfig, dataset: RatingsDataset, features: FeatureTables, device: torch.device
+    ) -> None:
+        super().__init__(config, dataset, features, device)
+        options = ("embedding_dim", "hidden", "layers", "factors", "use_item_id")
+        self.model = build_model(
+            config.model, features, **{k: getattr(config, k) for k in options if hasattr(config, k)}
+        )
+        self.params = self.model.init_params(device)
+        with torch.no_grad():
+            self.params["mu"].fill_((self.scale.min + self.scale.max) / 2)
+
+    @property
+    def adapted_names(self) -> tuple[str, ...]:
+        return self.model.adapted_names(self.scope)
+
+    def inner_lr(self) -> LearningRate:
+        return float(self.config.inner_lr)
+
+    def inner_steps(self, steps: int | None) -> int:
+        return int(self.config.inner_steps if steps is None else steps)
+
+    def fit(self, train_rows: np.ndarray) -> None:
+        """Warm start: global mean and shrunken item biases of the meta-training ratings."""
+        if not self.config.warm_start:
+            return
+        mu, item_bias = bias_statistics(self.dataset, train_rows, self.ITEM_SHRINKAGE)
+        with torch.no_grad():
+            self.params["mu"].fill_(mu)
+            if "item_bias" in self.params:
+                self.params["item_bias"].copy_(torch.as_tensor(item_bias))
+
+    def meta_parameters(self) -> dict[str, torch.Tensor]:
+        return self.params
+
+    def detached(self) -> Params:
+        return {k: v.detach() for k, v in self.meta_parameters().items()}
+
+    def adapt(self, batch: TaskBatch, steps: int | None = None) -> Adapted:
+        params = self.detached()
+        lr = self.inner_lr()
+        if isinstance(lr, dict):
+            lr = {k: v.detach() for k, v in lr.items()}
+        with torch.enable_grad():
+            fast, losses = inner_loop(
+                self.model, params, self.adapted_names, lr, batch.user_features, batch.support_items,
+                batch.support_ratings, batch.support_mask, self.inner_steps(steps), create_graph=False,
+            )
+        return Adapted({n: fast[n].detach() for n in self.adapted_names}, losses)
+
+    def predict(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
+        params = self.detached()
+        if adapted is not None:
+            params.update(adapted.state)
+        with torch.no_grad():
+            return self.clamp(self.model(params, batch.user_features, items))

@@ -1,0 +1,237 @@
+"""Functional rating models: pure functions of a parameter dict, so every algorithm can adapt
+any subset of the parameters per task.
+
+A model is ``forward(params, user_features, items) -> ratings``. A parameter in ``params`` either
+has its declared shape (shared by all tasks) or carries a leading task dimension ``[B, ...]`` (a
+per-task copy made by the inner loop). The forward pass uses broadcasting ``matmul`` and batched
+lookups that handle both, so the inner loop for a whole batch of tasks is one forward and one
+``autograd.grad`` on stacked per-task tensors: task ``b``'s loss only depends on copy ``b``, so the
+gradient of the summed loss with respect to the stack is the stack of per-task gradients. This is
+what ``torch.func.vmap(grad(...))`` computes, without its per-call overhead on small CPU ops.
+
+Per-item tables (item-id embeddings and item biases) are never adapted: a task's support and query
+items are disjoint, so changing a support item's row cannot change a query prediction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+from .tasks import FeatureTables
+
+Params = dict[str, torch.Tensor]
+
+MODEL_NAMES = ("melu", "factor")
+
+
+def _per_task_rows(table: torch.Tensor, idx: torch.Tensor, batched: bool) -> torch.Tensor:
+    """``table[idx]`` for idx [B, ...]; a per-task table [B, V, ...] is indexed task by task."""
+    if not batched:
+        return table[idx]
+    tasks = torch.arange(idx.shape[0], device=idx.device).view(-1, *([1] * (idx.dim() - 1)))
+    return table[tasks, idx]
+
+
+def _uniform(shape: tuple[int, ...], bound: float) -> torch.Tensor:
+    return (torch.rand(shape) * 2 - 1) * bound
+
+
+class FunctionalModel:
+    """Base: parameter shapes, fresh initial values, and which parameters may adapt per task."""
+
+    #: ``scope -> names`` of parameters an algorithm may adapt in its inner loop.
+    scopes: dict[str, tuple[str, ...]]
+
+    def __init__(self, features: FeatureTables) -> None:
+        self.features = features
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        # Genres as a row-normalised multi-hot matrix: a genre bag's mean embedding is a matmul.
+        genres = features.genres
+        weights = torch.zeros(genres.shape[0], features.n_genres + 1, device=genres.device)
+        weights.scatter_add_(1, genres, torch.ones_like(genres, dtype=weights.dtype))
+        weights = weights[:, 1:]
+        self.genre_weights = weights / weights.sum(1, keepdim=True).clamp_min(1.0)
+
+    def init_params(self, device: torch.device | str = "cpu") -> Params:
+        """Fresh initial values (global torch RNG, drawn on CPU so a seed means the same on
+        every device), as leaf tensors that require grad, in the default dtype."""
+        values = self._init_values()
+        self.shapes = {k: tuple(v.shape) for k, v in values.items()}
+        dtype = torch.get_default_dtype()
+        return {k: v.to(device, dtype).requires_grad_(True) for k, v in values.items()}
+
+    def _init_values(self) -> Params:
+        raise NotImplementedError
+
+    def adapted_names(self, scope: str) -> tuple[str, ...]:
+        if scope not in self.scopes:
+            raise KeyError(f"unknown adaptation scope '{scope}'; valid: {', '.join(self.scopes)}")
+        return self.scopes[scope]
+
+    def is_batched(self, params: Params, name: str) -> bool:
+        return params[name].dim() > len(self.shapes[name])
+
+    def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Predicted ratings [B, N] (not clamped) for ``items`` [B, N]."""
+        raise NotImplementedError
+
+    __call__ = forward
+
+    # ------------------------------------------------------------ shared pieces
+    def _genre_mean(self, params: Params, name: str, items: torch.Tensor) -> torch.Tensor:
+        """Mean of an item's genre embeddings [B, N, D] (zeros for an item without genres)."""
+        table = params[name]
+        w = self.genre_weights[items].to(table.dtype)  # [B, N, G]
+        return w @ table  # [G, D] or per task [B, G, D]
+
+    def _user_feature_embeddings(
+        self, params: Params, names: Iterable[str], user_features: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """One [B, D] embedding per categorical user field (code 0 = unknown)."""
+        return [
+            _per_task_rows(params[n], user_features[:, f], self.is_batched(params, n))
+            for f, n in enumerate(names)
+        ]
+
+
+class PreferenceEstimator(FunctionalModel):
+    """MeLU-style network (Lee et al., KDD 2019): item embeddings (genre bag, year bucket,
+    optionally item id) and user-field embeddings, concatenated, through an MLP ("decision
+    layers") to a residual added to the global mean and the item bias.
+
+    On data without user attributes the user enters only through the adapted decision layers,
+    which is exactly MeLU's point: personalisation lives in the locally updated layers.
+    """
+
+    def __init__(
+        self,
+        features: FeatureTables,
+        embedding_dim: int = 32,
+        hidden: int = 64,
+        layers: int = 2,
+        use_item_id: bool = True,
+    ) -> None:
+        super().__init__(features)
+        self.dim = embedding_dim
+        self.use_item_id = use_item_id
+        self.user_fields = [f"user_emb.{i}" for i in range(len(features.user_cardinalities))]
+        self.layer_names = [f"fc{i + 1}" for i in range(layers)] + ["out"]
+        self.sizes = [hidden] * layers + [1]
+        decision = tuple(f"{n}.{p}" for n in self.layer_names for p in ("weight", "bias"))
+        embeddings = ("genre_emb", "year_emb", *self.user_fields)
+        self.scopes = {"decision": decision, "all": embeddings + decision}
+
+    def _init_values(self) -> Params:
+        f, d = self.features, self.dim
+        values: Params = {
+            "mu": torch.tensor(3.0),
+            "genre_emb": torch.randn(f.n_genres, d) * 0.1,
+            "year_emb": torch.randn(f.n_year_buckets, d) * 0.1,
+        }
+        for name, card in zip(self.user_fields, f.user_cardinalities, strict=True):
+            values[name] = torch.randn(card, d) * 0.1
+        if self.use_item_id:
+            values["item_emb"] = torch.randn(f.n_items, d) * 0.1
+            values["item_bias"] = torch.zeros(f.n_items)
+        width = d * (2 + self.use_item_id + len(self.user_fields))
+        for name, size in zip(self.layer_names, self.sizes, strict=True):
+            bound = 1.0 / math.sqrt(width)  # torch.nn.Linear's default initialisation
+            values[f"{name}.weight"] = _uniform((size, width), bound)
+            values[f"{name}.bias"] = _uniform((size,), bound)
+            width = size
+        return values
+
+    def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        batched = self.is_batched
+        parts = [
+            self._genre_mean(params, "genre_emb", items),
+            _per_task_rows(params["year_emb"], self.features.year_bucket[items], batched(params, "year_emb")),
+        ]
+        if self.use_item_id:
+            parts.append(params["item_emb"][items])
+        for u in self._user_feature_embeddings(params, self.user_fields, user_features):
+            parts.append(u.unsqueeze(1).expand(-1, items.shape[1], -1))
+        x = torch.cat(parts, dim=-1)  # [B, N, width]
+        for i, name in enumerate(self.layer_names):
+            w, b = params[f"{name}.weight"], params[f"{name}.bias"]
+            x = x @ w.mT + (b.unsqueeze(-2) if batched(params, f"{name}.bias") else b)
+            if i < len(self.layer_names) - 1:
+                x = torch.relu(x)
+        out = x.squeeze(-1) + params["mu"]
+        if self.use_item_id:
+            out = out + params["item_bias"][items]
+        return out
+
+
+class FactorModel(FunctionalModel):
+    """Meta-learned biased matrix factorisation: ``mu + b_i + b_u + <p_u, q_i>``.
+
+    Global mean, item biases and item factors (item id, plus genre and year factors so rarely
+    rated items borrow strength) are learned across users. The user's bias and factor vector are
+    the adapted parameters: their initial values are meta-learned and the inner loop fits them to
+    the new user's few ratings. User attributes, where the data has them, add to ``p_u``.
+    """
+
+    def __init__(self, features: FeatureTables, factors: int = 32, use_item_features: bool = True) -> None:
+        super().__init__(features)
+        self.dim = factors
+        self.use_item_features = use_item_features
+        self.user_fields = [f"user_factor.{i}" for i in range(len(features.user_cardinalities))]
+        user = ("user_bias", "user_vec")
+        self.scopes = {"decision": user, "all": user}
+
+    def _init_values(self) -> Params:
+        f, d = self.features, self.dim
+        values: Params = {
+            "mu": torch.tensor(3.0),
+            "item_bias": torch.zeros(f.n_items),
+            "item_factors": torch.randn(f.n_items, d) * 0.1,
+            "user_bias": torch.tensor(0.0),
+            "user_vec": torch.randn(d) * 0.1,
+        }
+        if self.use_item_features:
+            values["genre_factors"] = torch.randn(f.n_genres, d) * 0.1
+            values["year_factors"] = torch.randn(f.n_year_buckets, d) * 0.1
+        for name, card in zip(self.user_fields, f.user_cardinalities, strict=True):
+            values[name] = torch.randn(card, d) * 0.1
+        return values
+
+    def item_vectors(self, params: Params, items: torch.Tensor) -> torch.Tensor:
+        """q_i [B, N, d]."""
+        q = params["item_factors"][items]
+        if self.use_item_features:
+            q = q + self._genre_mean(params, "genre_factors", items)
+            q = q + _per_task_rows(
+                params["year_factors"], self.features.year_bucket[items], self.is_batched(params, "year_factors")
+            )
+        return q
+
+    def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        n_tasks = items.shape[0]
+        p = params["user_vec"].expand(n_tasks, self.dim)
+        for u in self._user_feature_embeddings(params, self.user_fields, user_features):
+            p = p + u
+        b_u = params["user_bias"].expand(n_tasks).unsqueeze(1)
+        dot = (self.item_vectors(params, items) @ p.unsqueeze(-1)).squeeze(-1)
+        return params["mu"] + params["item_bias"][items] + b_u + dot
+
+
+def build_model(
+    name: str,
+    features: FeatureTables,
+    *,
+    embedding_dim: int = 32,
+    hidden: int = 64,
+    layers: int = 2,
+    factors: int = 32,
+    use_item_id: bool = True,
+) -> FunctionalModel:
+    """A model by name: 'melu' (preference estimator) or 'factor' (meta-learned factor model)."""
+    if name == "melu":
+        return PreferenceEstimator(features, embedding_dim, hidden, layers, use_item_id)
+    if name == "factor":
+        return FactorModel(features, factors)
+    raise KeyError(f"unknown model '{name}'; valid: {', '.join(MODEL_NAMES)}")

@@ -1,0 +1,414 @@
+"""The meta-training loop, shared by the CLI, the app's worker thread and ``torchrun``.
+
+The Trainer owns everything algorithms should not repeat: the outer optimizer, gradient
+clipping, NaN/Inf detection (stop, keep the last good weights), early stopping on validation,
+cancellation within one meta-step, pause/resume, distributed all-reduce of meta-gradients, and
+writing the run folder. It reports progress as plain-Python events to one callback.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import distributed as dist
+from .config import Config, coerce_config, param
+from .data import RatingsDataset
+from .devices import DeviceError, resolve_device, seed_everything
+from .evaluation import DEFAULT_KS, evaluate
+from .runs import Run, versions
+from .split import ColdStartSplit, train_rows
+from .tasks import TaskSampler
+
+
+@dataclass
+class TrainConfig(Config):
+    """Settings of the outer loop (algorithm hyperparameters live in the algorithm's config)."""
+
+    epochs: int = param(20, "Meta-epochs: passes over the meta-training users", low=1, high=10000)
+    meta_batch_size: int = param(32, "Tasks (users) per meta-step", low=1, high=4096)
+    support_size: int = param(20, "Largest training support set per task", low=1, high=500)
+    support_min: int = param(5, "Smallest training support set (sizes drawn uniformly)", low=1, high=500)
+    query_size: int = param(10, "Query ratings per training task", low=1, high=500)
+    outer_lr: float = param(1e-3, "Outer (meta) learning rate, Adam", low=1e-6, high=1.0, log=True)
+    weight_decay: float = param(0.0, "Adam weight decay on meta-parameters", low=0.0, high=1.0)
+    grad_clip: float = param(10.0, "Clip the meta-gradient norm to this (0 = off)", low=0.0, high=1e6)
+    eval_k: int = param(10, "Support size K for validation during training", low=1, high=500)
+    patience: int = param(5, "Early stopping: epochs without validation gain (0 = off)", low=0, high=1000)
+    seed: int = param(0, "Seed for initialisation and task sampling", low=0, high=2**31 - 1)
+    device: str = param("cpu", "cpu, cuda:N, mps or auto")
+    final_test: bool = param(True, "Evaluate on test users (K = 5, 10, 20) when training ends")
+
+
+# ------------------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class StepEvent:
+    step: int
+    epoch: int
+    total_steps: int
+    loss: float
+    elapsed: float
+    tasks_per_s: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    step: int
+    elapsed: float
+    metrics: dict[str, float]  # val_mae, val_rmse, val_ndcg3
+    improved: bool
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    message: str
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class FinishedEvent:
+    summary: dict[str, Any]
+    run_dir: str | None
+    status: str  # 'finished' or 'cancelled'
+
+
+@dataclass(frozen=True)
+class FailedEvent:
+    message: str
+    step: int
+    run_dir: str | None = None
+
+
+Event = StepEvent | EpochEvent | LogEvent | FinishedEvent | FailedEvent
+
+
+class StopToken:
+    """Cancel and pause requests from another thread, honoured between meta-steps."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self) -> None:
+        while not self._running.wait(0.05):
+            pass
+
+
+class TrainingFailed(RuntimeError):
+    """Training stopped on an error the user should read (NaN loss, out of memory, ...)."""
+
+
+@dataclass
+class _Best:
+    metric: float = math.inf
+    epoch: int = 0
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Trainer:
+    """Meta-train one algorithm on one dataset split; write a run folder if ``run_dir`` is set."""
+
+    def __init__(
+        self,
+        algorithm: str,
+        dataset: RatingsDataset,
+        split: ColdStartSplit,
+        *,
+        algo_overrides: dict[str, Any] | None = None,
+        train: TrainConfig | dict[str, Any] | None = None,
+        run_dir: str | Path | None = None,
+        callback: Callable[[Event], None] | None = None,
+        stop: StopToken | None = None,
+    ) -> None:
+        from .algorithms import get_algorithm_class
+
+        self.algorithm_name = algorithm
+        self.algorithm_class = get_algorithm_class(algorithm)
+        self.dataset = dataset
+        self.split = split
+        self.algo_overrides = dict(algo_overrides or {})
+        if isinstance(train, TrainConfig):
+            self.config = train
+        else:
+            self.config = coerce_config(
+                TrainConfig, {**self.algorithm_class.train_defaults, **(train or {})}
+            )
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callback = callback or (lambda event: None)
+        self.stop = stop or StopToken()
+        self.algorithm = None
+        self.run: Run | None = None
+        self.losses: list[float] = []
+        self.history: list[dict[str, float]] = []
+
+    def run(self) -> dict[str, Any]:  # noqa: C901 - one readable loop
+        """Train; never raises for training problems: they end as status 'failed'."""
+        t_start = time.perf_counter()
+        step = 0
+        try:
+            device = resolve_device(self.config.device)
+            self._setup(device)
+            step = self._loop(t_start)
+            status = "cancelled" if self.stop.cancelled else "finished"
+            summary = self._finish(status, t_start, step)
+            self.callback(FinishedEvent(summary, self._run_path, status))
+            return summary
+        except (TrainingFailed, DeviceError) as exc:
+            message = str(exc)
+        except torch.OutOfMemoryError:
+            message = (
+                f"out of memory on {self.config.device}: lower meta_batch_size "
+                f"(now {self.config.meta_batch_size}) or the model size"
+            )
+        except Exception as exc:  # noqa: BLE001 - the app must keep running; message is shown
+            message = f"{type(exc).__name__}: {exc}"
+        summary = self._finish("failed", t_start, step, error=message)
+        self.callback(FailedEvent(message, step, self._run_path))
+        return summary
+
+    # ------------------------------------------------------------------ internals
+    @property
+    def _run_path(self) -> str | None:
+        return str(self.run.path) if self.run is not None else None
+
+    def _setup(self, device: torch.device) -> None:
+        from .algorithms import create_algorithm
+
+        cfg = self.config
+        seed_everything(cfg.seed)
+        self.device = device
+        self.algorithm = create_algorithm(
+            self.algorithm_name, self.dataset, device=device, overrides=self.algo_overrides
+        )
+        self.sampler = TaskSampler(
+            self.dataset,
+            self.split,
+            batch_size=cfg.meta_batch_size,
+            support_size=cfg.support_size,
+            support_min=min(cfg.support_min, cfg.support_size),
+            query_size=cfg.query_size,
+            seed=cfg.seed,
+            device=device,
+        )
+        if self.run_dir is not None and dist.is_main():
+            self.run = Run.create(self.run_dir, self._config_record())
+        self.callback(LogEvent(f"{self.algorithm_class.title}: fitting on "
+                               f"{len(self.split.train_users)} meta-training users"))
+        self.algorithm.fit(train_rows(self.dataset, self.split))
+
+    def _config_record(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm_name,
+            "title": self.algorithm_class.title,
+            "family": self.algorithm_class.family,
+            "hyperparameters": self.algorithm.config.to_dict(),
+            "train": self.config.to_dict(),
+            "dataset": {
+                "name": self.dataset.name,
+                "source": self.dataset.source,
+                "fingerprint": self.dataset.fingerprint,
+                "users": self.dataset.n_users,
+                "items": self.dataset.n_items,
+                "ratings": self.dataset.n_ratings,
+            },
+            "split": self.split.config.to_dict(),
+            "device": str(self.device),
+            "world_size": dist.world_size(),
+            "versions": versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    def _validate(self) -> dict[str, float]:
+        if len(self.split.val_users) == 0:
+            return {}
+        m = evaluate(self.algorithm, self.dataset, self.split, "val", [self.config.eval_k], ranking=False)
+        m = m[self.config.eval_k]
+        return {"val_mae": m["mae"], "val_rmse": m["rmse"], "val_ndcg3": m["ndcg3"]}
+
+    def _loop(self, t_start: float) -> int:
+        cfg = self.config
+        algo = self.algorithm
+        params = algo.meta_parameters()
+        best = _Best()
+        step = 0
+        if not algo.trainable or not params:
+            metrics = self._validate()
+            self._record_epoch(0, 0, t_start, metrics, True)
+            return 0
+        optimizer = torch.optim.Adam(params.values(), lr=cfg.outer_lr, weight_decay=cfg.weight_decay)
+        total = cfg.epochs * self.sampler.steps_per_epoch
+        last_good = _snapshot(params)
+        pending: list[dict[str, Any]] = []
+        last_flush = time.perf_counter()
+        stale = 0
+        for epoch in range(1, cfg.epochs + 1):
+            for batch in self.sampler.epoch():
+                self.stop.wait_if_paused()
+                if self.stop.cancelled:
+                    self._flush(pending)
+                    return step
+                t0 = time.perf_counter()
+                shard = dist.shard(batch)
+                loss, grads = algo.meta_gradients(shard)
+                loss, grads = dist.average(loss, grads, n_tasks=len(shard))
+                loss_value = float(loss)
+                bad = [k for k, g in grads.items() if not torch.isfinite(g).all()]
+                if not math.isfinite(loss_value) or bad:
+                    _restore(params, last_good)
+                    self._flush(pending)
+                    self._save_weights()
+                    what = f"loss is {loss_value}" if not math.isfinite(loss_value) else f"gradient of {bad[0]} is not finite"
+                    raise TrainingFailed(
+                        f"training diverged at step {step + 1} (epoch {epoch}): {what}; the last "
+                        f"good weights were kept. Lower outer_lr (now {cfg.outer_lr:g}) or the inner "
+                        "learning rate, or tighten grad_clip"
+                    )
+                for name, p in params.items():
+                    p.grad = grads[name].to(p.dtype)
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                last_good = _snapshot(params)
+                step += 1
+                self.losses.append(loss_value)
+                now = time.perf_counter()
+                tps = len(batch) / max(now - t0, 1e-9)
+                self.callback(StepEvent(step, epoch, total, loss_value, now - t_start, tps))
+                pending.append({"kind": "step", "step": step, "epoch": epoch,
+                                "wall_time": round(now - t_start, 4), "loss": loss_value,
+                                "tasks_per_s": round(tps, 2)})
+                if now - last_flush > 0.5:
+                    self._flush(pending)
+                    last_flush = now
+            metrics = self._validate()
+            score = metrics.get("val_mae", -epoch)
+            improved = score < best.metric - 1e-6
+            if improved:
+                best = _Best(score, epoch, _snapshot(params))
+                stale = 0
+            else:
+                stale += 1
+            self._flush(pending)
+            self._record_epoch(epoch, step, t_start, metrics, improved)
+            if improved:
+                self._save_weights()
+            if cfg.patience and stale >= cfg.patience:
+                self.callback(LogEvent(f"early stopping after epoch {epoch}: no validation "
+                                       f"gain for {cfg.patience} epochs (best epoch {best.epoch})"))
+                break
+        if best.state:
+            _restore(params, best.state)
+            self.best_epoch = best.epoch
+        return step
+
+    def _record_epoch(self, epoch, step, t_start, metrics, improved) -> None:
+        elapsed = time.perf_counter() - t_start
+        self.history.append({"epoch": epoch, **metrics})
+        if self.run is not None:
+            self.run.append_metrics([{"kind": "epoch", "step": step, "epoch": epoch,
+                                      "wall_time": round(elapsed, 4), **metrics}])
+        self.callback(EpochEvent(epoch, step, elapsed, metrics, improved))
+
+    def _flush(self, pending: list[dict[str, Any]]) -> None:
+        if self.run is not None and pending:
+            self.run.append_metrics(pending)
+        pending.clear()
+
+    def _save_weights(self) -> None:
+        if self.run is not None and self.algorithm is not None:
+            self.run.save_weights(self.algorithm.state_dict())
+
+    def _finish(self, status: str, t_start: float, step: int, error: str | None = None) -> dict:
+        wall = time.perf_counter() - t_start
+        summary: dict[str, Any] = {
+            "status": status,
+            "algorithm": self.algorithm_name,
+            "title": self.algorithm_class.title,
+            "steps": step,
+            "epochs": self.history[-1]["epoch"] if self.history else 0,
+            "wall_time": round(wall, 3),
+            "tasks_per_s": round(step * self.config.meta_batch_size / wall, 2) if step else None,
+            "best_epoch": getattr(self, "best_epoch", None),
+            "final_loss": self.losses[-1] if self.losses else None,
+            "validation": self.history[-1] if self.history else {},
+        }
+        if self.history:
+            best = min(self.history, key=lambda h: h.get("val_mae", math.inf))
+            summary["best_validation"] = best
+        if error:
+            summary["error"] = error
+        if status in ("finished", "cancelled") and self.algorithm is not None:
+            self._save_weights()
+            if self.config.final_test and status == "finished" and len(self.split.test_users):
+                ks = [k for k in DEFAULT_KS if k <= self.split.config.max_support]
+                test = evaluate(self.algorithm, self.dataset, self.split, "test", ks)
+                summary["test"] = {str(k): m for k, m in test.items()}
+        if self.run is not None:
+            summary["run_dir"] = str(self.run.path)
+            self.run.write_summary(summary)
+        return summary
+
+
+def _snapshot(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in params.items()}
+
+
+def _restore(params: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(state[k])
+
+
+def train(
+    algorithm: str,
+    dataset: RatingsDataset,
+    split: ColdStartSplit,
+    **kwargs: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """Convenience: train and return (algorithm, summary)."""
+    trainer = Trainer(algorithm, dataset, split, **kwargs)
+    summary = trainer.run()
+    return trainer.algorithm, summary
+
+
+__all__ = [
+    "EpochEvent",
+    "Event",
+    "FailedEvent",
+    "FinishedEvent",
+    "LogEvent",
+    "StepEvent",
+    "StopToken",
+    "TrainConfig",
+    "Trainer",
+    "TrainingFailed",
+    "train",
+]

@@ -1,0 +1,89 @@
+"""Application state shared by the pages: the loaded dataset, its split, the workspace, runs.
+
+Lives on the GUI thread. Pages read it and listen to its signals; they never talk to each other
+directly, so each page stays a thin translation between the user and ``core`` calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from core.paths import default_workspace
+
+
+class AppState(QObject):
+    """Dataset, split, workspace and runs of this session, with change signals."""
+
+    datasetChanged = Signal(object)  # RatingsDataset
+    splitChanged = Signal(object)  # ColdStartSplit
+    runsChanged = Signal()  # a run was added, finished or deleted in the workspace
+    runFinished = Signal(str)  # path of a run that just finished (this session)
+    logMessage = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
+    jobChanged = Signal(str)  # description of the running job, '' when idle
+    deviceChanged = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or QSettings("MetaRec", "MetaRec")
+        self.dataset = None
+        self.dataset_spec: str | None = None
+        self.split = None
+        self.split_config = None
+        self.device = str(self.settings.value("device", "cpu"))
+        self.session_runs: list[Path] = []
+        self._workspace = Path(str(self.settings.value("workspace", str(default_workspace()))))
+
+    # ------------------------------------------------------------------ workspace
+    @property
+    def workspace(self) -> Path:
+        return self._workspace
+
+    def set_workspace(self, path: Path) -> None:
+        self._workspace = Path(path)
+        self.settings.setValue("workspace", str(self._workspace))
+        self.runsChanged.emit()
+
+    def runs_dir(self) -> Path:
+        path = self._workspace / "runs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def profiles_dir(self) -> Path:
+        path = self._workspace / "profiles"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # ------------------------------------------------------------------ data
+    def set_dataset(self, dataset, spec: str | None = None) -> None:
+        """Install a freshly loaded dataset and recompute the split with the current settings."""
+        from core.split import SplitConfig
+
+        self.dataset = dataset
+        self.dataset_spec = spec
+        if spec:
+            self.settings.setValue("last_dataset", spec)
+        self.datasetChanged.emit(dataset)
+        self.set_split_config(self.split_config or SplitConfig())
+
+    def set_split_config(self, config) -> None:
+        from core.split import make_split
+
+        self.split_config = config
+        if self.dataset is not None:
+            self.split = make_split(self.dataset, config)
+            self.splitChanged.emit(self.split)
+
+    def set_device(self, device: str) -> None:
+        self.device = device
+        self.settings.setValue("device", device)
+        self.deviceChanged.emit(device)
+
+    # ------------------------------------------------------------------ runs / log
+    def add_session_run(self, path: Path) -> None:
+        self.session_runs.append(Path(path))
+        self.runsChanged.emit()
+
+    def log(self, text: str, level: str = "info") -> None:
+        self.logMessage.emit(level, text)

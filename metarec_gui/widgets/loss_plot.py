@@ -1,0 +1,593 @@
+"""Live training curves for one or many runs: loss per step (raw + smoothed) and per-epoch metrics.
+
+Reusable by the Train page (live runs) and the Compare page (runs read from disk)::
+
+    plot.add_run("run-a", "MAML #1")
+    plot.append_steps("run-a", steps, losses, times)          # any number of points, any rate
+    plot.append_epochs("run-a", steps_at_epoch_end, {"val_mae": [...]}, times)
+    plot.set_metrics_frame("run-b", run.read_metrics(), label="ProtoNet")  # a whole metrics.csv
+    plot.export_png(path) / export_svg(path) / export_csv(path)
+
+Incoming points are buffered; curves are redrawn by a timer at most ``MAX_FPS`` times a second,
+whatever the training speed. Smoothing is TensorBoard's debiased exponential moving average.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..theme import style_view, theme
+
+MAX_FPS = 20
+DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
+    ("val_mae", "Validation MAE (lower is better)"),
+    ("val_ndcg3", "Validation nDCG@3 (higher is better)"),
+)
+
+
+class _Buffer:
+    """A growable float64 array (amortised O(1) appends)."""
+
+    def __init__(self) -> None:
+        self._data = np.empty(256, dtype=np.float64)
+        self.n = 0
+
+    def extend(self, values: Iterable[float] | np.ndarray) -> None:
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        need = self.n + len(arr)
+        if need > len(self._data):
+            grown = np.empty(max(need, 2 * len(self._data)), dtype=np.float64)
+            grown[: self.n] = self._data[: self.n]
+            self._data = grown
+        self._data[self.n : need] = arr
+        self.n = need
+
+    def view(self) -> np.ndarray:
+        return self._data[: self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+def ema(values: np.ndarray, weight: float, num: float = 0.0, den: float = 0.0
+        ) -> tuple[np.ndarray, float, float]:
+    """Debiased EMA (TensorBoard's smoothing) continuing from state (num, den).
+
+    smoothed_t = num_t / den_t with num_t = w num_{t-1} + x_t, den_t = w den_{t-1} + 1; non-finite
+    values are skipped (the previous smoothed value is repeated). Returns (smoothed, num, den).
+    """
+    v = np.asarray(values, dtype=np.float64).copy()
+    v[~np.isfinite(v)] = np.nan
+    if len(v) == 0:
+        return v, num, den
+    count = np.cumsum(np.isfinite(v))
+    wp = weight**count
+    d = (1.0 - wp) / (1.0 - weight) if weight < 1 else count.astype(np.float64)
+    e = pd.Series(v).ewm(alpha=1.0 - weight, adjust=True, ignore_na=True).mean().to_numpy()
+    s = np.where(count > 0, e * d, 0.0)
+    num_t = wp * num + s
+    den_t = wp * den + d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den_t > 0, num_t / den_t, np.nan)
+    return out, float(num_t[-1]), float(den_t[-1])
+
+
+@dataclass
+class _Run:
+    key: str
+    label: str
+    color_index: int
+    steps: _Buffer = field(default_factory=_Buffer)
+    times: _Buffer = field(default_factory=_Buffer)
+    losses: _Buffer = field(default_factory=_Buffer)
+    smoothed: _Buffer = field(default_factory=_Buffer)
+    ema_state: tuple[float, float] = (0.0, 0.0)
+    epoch_steps: _Buffer = field(default_factory=_Buffer)
+    epoch_times: _Buffer = field(default_factory=_Buffer)
+    metrics: dict[str, _Buffer] = field(default_factory=dict)
+    raw_item: Any = None
+    smooth_item: Any = None
+    metric_items: dict[str, Any] = field(default_factory=dict)
+    visible: bool = True
+    dirty: bool = True
+
+
+class LossPlot(QWidget):
+    """Loss and validation metrics of any number of runs, overlaid, one colour per run."""
+
+    runVisibilityChanged = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None,
+                 metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
+                 title: str = "Meta-training loss") -> None:
+        super().__init__(parent)
+        self._runs: dict[str, _Run] = {}
+        self._next_color = 0
+        self._metric_names = [m for m, _ in metrics]
+        self._smoothing = 0.6
+        self._x_mode = "step"
+
+        # ---- toolbar
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(8)
+        bar.addWidget(QLabel("Smoothing"))
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 999)
+        self.smoothing_slider.setValue(int(self._smoothing * 1000))
+        self.smoothing_slider.setFixedWidth(140)
+        self.smoothing_slider.setToolTip("Exponential moving average of the loss (TensorBoard-style)")
+        self.smoothing_label = QLabel(f"{self._smoothing:.3f}")
+        self.smoothing_label.setMinimumWidth(38)
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing)
+        bar.addWidget(self.smoothing_slider)
+        bar.addWidget(self.smoothing_label)
+        bar.addSpacing(8)
+        self.log_check = QCheckBox("Log loss axis")
+        self.log_check.toggled.connect(self.set_log_y)
+        bar.addWidget(self.log_check)
+        bar.addSpacing(8)
+        bar.addWidget(QLabel("x axis"))
+        self.x_combo = QComboBox()
+        self.x_combo.addItem("Step", "step")
+        self.x_combo.addItem("Wall time (s)", "time")
+        self.x_combo.currentIndexChanged.connect(
+            lambda _i: self.set_x_mode(self.x_combo.currentData()))
+        bar.addWidget(self.x_combo)
+        bar.addStretch(1)
+        self.export_button = QToolButton(text="Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        for text, kind in (("Image (PNG)…", "png"), ("Vector image (SVG)…", "svg"),
+                           ("Data (CSV)…", "csv")):
+            action = QAction(text, menu)
+            action.setData(kind)
+            action.triggered.connect(self._on_export_action)
+            menu.addAction(action)
+        self.export_button.setMenu(menu)
+        bar.addWidget(self.export_button)
+
+        # ---- plots
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0, colspan=max(1, len(metrics)))
+        self.loss_plot.setTitle(title)
+        self.loss_plot.setLabel("left", "loss")
+        self.loss_plot.showGrid(x=True, y=True, alpha=theme().grid_alpha())
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.loss_plot.setClipToView(True)
+        self.metric_plots: dict[str, pg.PlotItem] = {}
+        for col, (name, label) in enumerate(metrics):
+            p = self.graphics.addPlot(row=1, col=col)
+            p.setTitle(label)
+            p.showGrid(x=True, y=True, alpha=theme().grid_alpha())
+            p.setXLink(self.loss_plot)
+            self.metric_plots[name] = p
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        self._cursor_lines = []
+        for p in self._all_plots():
+            line = pg.InfiniteLine(angle=90, movable=False,
+                                   pen=pg.mkPen(theme().muted(), width=1, style=Qt.PenStyle.DashLine))
+            line.setVisible(False)
+            line.setZValue(50)
+            p.addItem(line, ignoreBounds=True)
+            self._cursor_lines.append(line)
+        self._update_x_labels()
+
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setMinimumHeight(self.readout.fontMetrics().height() + 4)
+        self.readout.setToolTip("Values under the mouse")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.readout)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / MAX_FPS))
+        self._timer.timeout.connect(self._redraw)
+        self.redraw_count = 0
+        self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._on_mouse_moved)
+        theme().changed.connect(self._apply_theme)
+        self._apply_theme()
+
+    # ------------------------------------------------------------------ runs
+    def add_run(self, key: str, label: str | None = None) -> None:
+        """Start a new curve set (no-op when ``key`` exists; the label is updated)."""
+        if key in self._runs:
+            self.set_label(key, label or key)
+            return
+        run = _Run(key, label or key, self._next_color)
+        self._next_color += 1
+        pen_raw, pen_smooth = self._pens(run.color_index)
+        run.raw_item = self._curve(self.loss_plot, pen_raw, None)
+        run.smooth_item = self._curve(self.loss_plot, pen_smooth, run.label)
+        run.raw_item.setZValue(1)
+        run.smooth_item.setZValue(2)
+        for name, plot in self.metric_plots.items():
+            color = theme().run_color(run.color_index)
+            item = self._curve(plot, pg.mkPen(color, width=2), None)
+            item.setSymbol("o")
+            item.setSymbolSize(5)
+            item.setSymbolBrush(pg.mkBrush(color))
+            item.setSymbolPen(pg.mkPen(color))
+            run.metric_items[name] = item
+        self._runs[key] = run
+        self._schedule()
+
+    def set_label(self, key: str, label: str) -> None:
+        run = self._runs[key]
+        run.label = label
+        legend = self.loss_plot.legend
+        if legend is not None:
+            legend.removeItem(run.smooth_item)
+            legend.addItem(run.smooth_item, label)
+
+    def remove_run(self, key: str) -> None:
+        run = self._runs.pop(key, None)
+        if run is None:
+            return
+        self.loss_plot.removeItem(run.raw_item)
+        self.loss_plot.removeItem(run.smooth_item)
+        for name, item in run.metric_items.items():
+            self.metric_plots[name].removeItem(item)
+
+    def clear(self) -> None:
+        for key in list(self._runs):
+            self.remove_run(key)
+        self._next_color = 0
+        self.readout.setText(" ")
+
+    def runs(self) -> list[str]:
+        return list(self._runs)
+
+    def has_run(self, key: str) -> bool:
+        return key in self._runs
+
+    def set_run_visible(self, key: str, visible: bool) -> None:
+        run = self._runs[key]
+        run.visible = visible
+        run.raw_item.setVisible(visible)
+        run.smooth_item.setVisible(visible)
+        for item in run.metric_items.values():
+            item.setVisible(visible)
+        self.runVisibilityChanged.emit(key, visible)
+
+    def run_color(self, key: str) -> QColor:
+        return theme().run_color(self._runs[key].color_index)
+
+    # ------------------------------------------------------------------ data
+    def append_steps(self, key: str, steps: Sequence[float] | np.ndarray,
+                     losses: Sequence[float] | np.ndarray,
+                     times: Sequence[float] | np.ndarray | None = None) -> None:
+        """Append loss points (``times``: seconds since the run started)."""
+        run = self._runs[key]
+        losses = np.asarray(losses, dtype=np.float64)
+        run.steps.extend(steps)
+        run.times.extend(times if times is not None else np.full(len(losses), np.nan))
+        run.losses.extend(losses)
+        smoothed, num, den = ema(losses, self._smoothing, *run.ema_state)
+        run.smoothed.extend(smoothed)
+        run.ema_state = (num, den)
+        run.dirty = True
+        self._schedule()
+
+    def append_epochs(self, key: str, steps: Sequence[float] | np.ndarray,
+                      metrics: dict[str, Sequence[float]],
+                      times: Sequence[float] | np.ndarray | None = None) -> None:
+        """Append per-epoch metrics; ``steps`` is the step count at each epoch's end."""
+        run = self._runs[key]
+        steps = np.asarray(steps, dtype=np.float64).ravel()
+        run.epoch_steps.extend(steps)
+        run.epoch_times.extend(times if times is not None else np.full(len(steps), np.nan))
+        for name in set(run.metrics) | set(metrics):
+            buf = run.metrics.setdefault(name, _Buffer())
+            if buf.n < run.epoch_steps.n - len(steps):  # a metric that appears late
+                buf.extend(np.full(run.epoch_steps.n - len(steps) - buf.n, np.nan))
+            values = metrics.get(name)
+            buf.extend(np.full(len(steps), np.nan) if values is None else values)
+        run.dirty = True
+        self._schedule()
+
+    def set_series(self, key: str, steps: Sequence[float] = (), losses: Sequence[float] = (),
+                   times: Sequence[float] | None = None, epoch_steps: Sequence[float] = (),
+                   metrics: dict[str, Sequence[float]] | None = None,
+                   epoch_times: Sequence[float] | None = None, label: str | None = None) -> None:
+        """Replace a run's data (adds the run when new)."""
+        self.add_run(key, label)
+        run = self._runs[key]
+        for buf in (run.steps, run.times, run.losses, run.smoothed, run.epoch_steps,
+                    run.epoch_times):
+            buf.clear()
+        run.metrics.clear()
+        run.ema_state = (0.0, 0.0)
+        if len(losses):
+            self.append_steps(key, steps, losses, times)
+        if len(epoch_steps):
+            self.append_epochs(key, epoch_steps, metrics or {}, epoch_times)
+        run.dirty = True
+        self._schedule()
+
+    def set_metrics_frame(self, key: str, frame: pd.DataFrame, label: str | None = None) -> None:
+        """Show a run's ``metrics.csv`` (``core.runs.Run.read_metrics()``)."""
+        steps = frame[frame["kind"] == "step"]
+        epochs = frame[frame["kind"] == "epoch"]
+        names = [c for c in epochs.columns if c.startswith("val_")]
+        self.set_series(
+            key,
+            steps["step"].to_numpy(float), steps["loss"].to_numpy(float),
+            steps["wall_time"].to_numpy(float),
+            epochs["step"].to_numpy(float),
+            {n: epochs[n].to_numpy(float) for n in names},
+            epochs["wall_time"].to_numpy(float),
+            label=label,
+        )
+
+    def point_count(self, key: str) -> int:
+        """Loss points held for a run."""
+        return self._runs[key].losses.n
+
+    def epoch_count(self, key: str) -> int:
+        return self._runs[key].epoch_steps.n
+
+    def loss_data(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, raw losses, smoothed losses) held for a run (copies)."""
+        run = self._runs[key]
+        return run.steps.view().copy(), run.losses.view().copy(), run.smoothed.view().copy()
+
+    def metric_data(self, key: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        run = self._runs[key]
+        if name not in run.metrics:
+            return np.empty(0), np.empty(0)
+        return run.epoch_steps.view().copy(), run.metrics[name].view().copy()
+
+    # ------------------------------------------------------------------ display options
+    @Slot(int)
+    def _on_smoothing(self, value: int) -> None:
+        self.set_smoothing(value / 1000)
+
+    def set_smoothing(self, weight: float) -> None:
+        """EMA weight in [0, 0.999]; 0 = no smoothing."""
+        weight = min(max(float(weight), 0.0), 0.999)
+        self._smoothing = weight
+        self.smoothing_label.setText(f"{weight:.3f}")
+        if self.smoothing_slider.value() != round(weight * 1000):
+            self.smoothing_slider.blockSignals(True)
+            self.smoothing_slider.setValue(round(weight * 1000))
+            self.smoothing_slider.blockSignals(False)
+        for run in self._runs.values():
+            smoothed, num, den = ema(run.losses.view(), weight)
+            run.smoothed.clear()
+            run.smoothed.extend(smoothed)
+            run.ema_state = (num, den)
+            run.dirty = True
+        self._schedule()
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    @Slot(bool)
+    def set_log_y(self, on: bool) -> None:
+        if self.log_check.isChecked() != on:
+            self.log_check.setChecked(on)
+            return
+        self.loss_plot.setLogMode(y=on)
+
+    def set_x_mode(self, mode: str) -> None:
+        """'step' or 'time' (seconds since each run started)."""
+        if mode not in ("step", "time"):
+            raise ValueError("x mode must be 'step' or 'time'")
+        self._x_mode = mode
+        index = self.x_combo.findData(mode)
+        if self.x_combo.currentIndex() != index:
+            self.x_combo.setCurrentIndex(index)
+        self._update_x_labels()
+        for run in self._runs.values():
+            run.dirty = True
+        self._schedule()
+
+    @property
+    def x_mode(self) -> str:
+        return self._x_mode
+
+    def _update_x_labels(self) -> None:
+        text = "step" if self._x_mode == "step" else "wall time (s)"
+        for p in self._all_plots():
+            p.setLabel("bottom", text, color=theme().plot_foreground())
+
+    # ------------------------------------------------------------------ drawing
+    def _all_plots(self) -> list[pg.PlotItem]:
+        return [self.loss_plot, *self.metric_plots.values()]
+
+    def _curve(self, plot: pg.PlotItem, pen: Any, name: str | None) -> pg.PlotDataItem:
+        item = pg.PlotDataItem(pen=pen, name=name, connect="finite")
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, method="peak")
+        plot.addItem(item)
+        return item
+
+    def _pens(self, color_index: int) -> tuple[Any, Any]:
+        color = theme().run_color(color_index)
+        faint = QColor(color)
+        faint.setAlpha(70)
+        return pg.mkPen(faint, width=1), pg.mkPen(color, width=2)
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Redraw now (tests, exports)."""
+        self._redraw()
+
+    @Slot()
+    def _redraw(self) -> None:
+        dirty = [r for r in self._runs.values() if r.dirty]
+        if not dirty:
+            self._timer.stop()
+            return
+        for run in dirty:
+            x = run.steps.view() if self._x_mode == "step" else run.times.view()
+            run.raw_item.setData(x, run.losses.view())
+            run.smooth_item.setData(x, run.smoothed.view())
+            ex = run.epoch_steps.view() if self._x_mode == "step" else run.epoch_times.view()
+            for name, item in run.metric_items.items():
+                buf = run.metrics.get(name)
+                if buf is None or buf.n == 0:
+                    item.setData([], [])
+                else:
+                    item.setData(ex[: buf.n], buf.view())
+            run.dirty = False
+        self.redraw_count += 1
+
+    @Slot()
+    def _apply_theme(self) -> None:
+        style_view(self.graphics)
+        for run in self._runs.values():
+            raw, smooth = self._pens(run.color_index)
+            run.raw_item.setPen(raw)
+            run.smooth_item.setPen(smooth)
+            color = theme().run_color(run.color_index)
+            for item in run.metric_items.values():
+                item.setPen(pg.mkPen(color, width=2))
+                item.setSymbolBrush(pg.mkBrush(color))
+                item.setSymbolPen(pg.mkPen(color))
+        for line in self._cursor_lines:
+            line.setPen(pg.mkPen(theme().muted(), width=1, style=Qt.PenStyle.DashLine))
+        self._update_x_labels()
+
+    # ------------------------------------------------------------------ hover
+    def _on_mouse_moved(self, args: tuple) -> None:
+        pos = args[0]
+        plot = next((p for p in self._all_plots() if p.sceneBoundingRect().contains(pos)), None)
+        if plot is None or not self._runs:
+            for line in self._cursor_lines:
+                line.setVisible(False)
+            return
+        x = plot.vb.mapSceneToView(pos).x()
+        if plot.ctrl.logXCheck.isChecked():
+            x = 10**x
+        for line in self._cursor_lines:
+            line.setPos(x)
+            line.setVisible(True)
+        self.readout.setText(self.describe_at(x, metrics=plot is not self.loss_plot))
+
+    def describe_at(self, x: float, metrics: bool = False) -> str:
+        """Rich text with each visible run's values nearest to ``x`` (the hover readout)."""
+        parts = []
+        xname = "step" if self._x_mode == "step" else "t"
+        for run in self._runs.values():
+            if not run.visible:
+                continue
+            color = theme().run_color(run.color_index).name()
+            swatch = f'<span style="color:{color}">■</span>'
+            if metrics:
+                xs = run.epoch_steps.view() if self._x_mode == "step" else run.epoch_times.view()
+                i = _nearest(xs, x)
+                if i is None:
+                    continue
+                vals = " ".join(f"{n.removeprefix('val_')} {run.metrics[n].view()[i]:.4f}"
+                                for n in self._metric_names if n in run.metrics
+                                and run.metrics[n].n > i)
+                parts.append(f"{swatch} {run.label}: {xname} {_fmt_x(xs[i])} · {vals}")
+            else:
+                xs = run.steps.view() if self._x_mode == "step" else run.times.view()
+                i = _nearest(xs, x)
+                if i is None:
+                    continue
+                parts.append(f"{swatch} {run.label}: {xname} {_fmt_x(xs[i])} · loss "
+                             f"{run.losses.view()[i]:.4f} (smoothed {run.smoothed.view()[i]:.4f})")
+        return "&nbsp;&nbsp;&nbsp;".join(parts) or " "
+
+    # ------------------------------------------------------------------ export
+    @Slot()
+    def _on_export_action(self) -> None:
+        kind = self.sender().data()
+        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)"}
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves", f"curves.{kind}", filters[kind])
+        if not path:
+            return
+        if not path.lower().endswith(f".{kind}"):
+            path += f".{kind}"
+        {"png": self.export_png, "svg": self.export_svg, "csv": self.export_csv}[kind](path)
+
+    def export_png(self, path: str | Path, width: int | None = None) -> None:
+        """The plots as a PNG (``width`` in pixels; default twice the on-screen width)."""
+        from pyqtgraph.exporters import ImageExporter
+
+        self.flush()
+        exporter = ImageExporter(self.graphics.ci)
+        exporter.parameters()["width"] = int(width or max(800, 2 * self.graphics.width()))
+        exporter.parameters()["antialias"] = True
+        exporter.export(str(path))
+
+    def export_svg(self, path: str | Path) -> None:
+        from pyqtgraph.exporters import SVGExporter
+
+        self.flush()
+        SVGExporter(self.graphics.ci).export(str(path))
+
+    def export_csv(self, path: str | Path) -> None:
+        """Tidy CSV: run, label, series (loss, loss_smoothed, metric names), step, wall_time, value."""
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["run", "label", "series", "step", "wall_time", "value"])
+            for run in self._runs.values():
+                steps, times = run.steps.view(), run.times.view()
+                for series, values in (("loss", run.losses.view()),
+                                       ("loss_smoothed", run.smoothed.view())):
+                    for s, t, v in zip(steps, times, values, strict=True):
+                        w.writerow([run.key, run.label, series, _num(s), _num(t), _num(v)])
+                es, et = run.epoch_steps.view(), run.epoch_times.view()
+                for name, buf in run.metrics.items():
+                    for s, t, v in zip(es, et, buf.view(), strict=False):
+                        w.writerow([run.key, run.label, name, _num(s), _num(t), _num(v)])
+
+
+def _nearest(xs: np.ndarray, x: float) -> int | None:
+    if len(xs) == 0 or not math.isfinite(x):
+        return None
+    finite = np.isfinite(xs)
+    if not finite.any():
+        return None
+    i = int(np.nanargmin(np.where(finite, np.abs(xs - x), np.nan)))
+    return i
+
+
+def _fmt_x(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.2f}"
+
+
+def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return ""
+    return f"{v:.0f}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:.6g}"

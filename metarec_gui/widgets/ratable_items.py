@@ -1,0 +1,253 @@
+"""A table of items the user can rate: stars in a column and a rating bar for the selected row.
+
+Used for search results, the "ask me" suggestions and the user's own ratings. The widget never
+stores ratings itself: it emits ``ratingChanged(item, value_or_None)`` and the owner calls
+:meth:`RatableItems.set_ratings` with the new truth, so every list stays consistent.
+
+Keyboard: arrow keys move between rows; digits, +/-, Delete on the table rate the current row
+(the same keys as the star bar, which can also be focused with Tab).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .frame_model import (
+    CENTER,
+    NUMERIC,
+    ROW_ROLE,
+    Column,
+    FrameModel,
+    fmt_genres,
+    fmt_int,
+    fmt_number,
+)
+from .star_rating import StarDelegate, StarRating
+
+RATING_KEY = "your_rating"
+_RATING_KEYS = {
+    Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Plus, Qt.Key.Key_Minus, Qt.Key.Key_Equal,
+    *[Qt.Key(Qt.Key.Key_0 + i) for i in range(10)],
+}
+
+
+class RatingsModel(FrameModel):
+    """Item rows plus a 'Your rating' column read from a ratings dict (dense item -> value)."""
+
+    ratingEdited = Signal(int, object)
+
+    def __init__(self, columns: list[Column], parent: QObject | None = None) -> None:
+        super().__init__(columns, parent)
+        self._ratings: dict[int, float] = {}
+        self._rating_col = [c.key for c in columns].index(RATING_KEY)
+
+    def set_ratings(self, ratings: dict[int, float]) -> None:
+        self._ratings = dict(ratings)
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, self._rating_col), self.index(self.rowCount() - 1, self._rating_col))
+
+    def rating_of(self, item: int) -> float | None:
+        return self._ratings.get(int(item))
+
+    def item_at(self, row: int) -> int:
+        return int(self.row(row)["item"])
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and index.column() == self._rating_col:
+            value = self._ratings.get(self.item_at(index.row()))
+            if role == Qt.ItemDataRole.EditRole:
+                return value
+            if role == Qt.ItemDataRole.DisplayRole:
+                return ""
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return "Not rated — click a star" if value is None else f"Your rating: {value:g} (click it again to clear)"
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return "not rated" if value is None else f"{value:g}"
+            if role == Qt.ItemDataRole.UserRole + 1:  # sort: rated first by value
+                return -1.0 if value is None else float(value)
+        return super().data(index, role)
+
+    def flags(self, index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == self._rating_col:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or index.column() != self._rating_col or role != Qt.ItemDataRole.EditRole:
+            return False
+        self.ratingEdited.emit(self.item_at(index.row()), None if value is None else float(value))
+        return True
+
+
+def item_columns(extra: Sequence[Column] = ()) -> list[Column]:
+    """Title, year, genres, any extra columns, and the editable 'Your rating' column."""
+    return [
+        Column("title", "Title"),
+        Column("year", "Year", fmt_int, CENTER),
+        Column("genres", "Genres", fmt_genres),
+        *extra,
+        Column(RATING_KEY, "Your rating", header_tip="Click a star; click it again to clear"),
+    ]
+
+
+POPULARITY = Column("ratings", "Ratings", fmt_int, NUMERIC, header_tip="How many users rated it")
+SPREAD = Column(
+    "spread", "Spread", fmt_number(2), NUMERIC,
+    header_tip="Standard deviation of its ratings: how much your answer tells users apart",
+)
+
+
+class RatableItems(QWidget):
+    """A table of items with a star column, and a star bar that rates the selected item."""
+
+    ratingChanged = Signal(int, object)  # dense item, value or None (cleared)
+
+    def __init__(
+        self,
+        values: Sequence[float],
+        extra_columns: Sequence[Column] = (),
+        parent: QWidget | None = None,
+        empty_text: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self.model = RatingsModel(item_columns(extra_columns), self)
+        self.model.ratingEdited.connect(self.ratingChanged)
+        self.delegate = StarDelegate(values, self)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        col = [c.key for c in self.model.columns].index(RATING_KEY)
+        self._rating_col = col
+        self.view.setItemDelegateForColumn(col, self.delegate)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        header = self.view.horizontalHeader()
+        header.setHighlightSections(False)
+        for i, c in enumerate(self.model.columns):
+            header.setSectionResizeMode(
+                i, QHeaderView.ResizeMode.Stretch if c.key == "title" else QHeaderView.ResizeMode.ResizeToContents
+            )
+        header.setSectionResizeMode([c.key for c in self.model.columns].index("genres"), QHeaderView.ResizeMode.Interactive)
+        header.resizeSection([c.key for c in self.model.columns].index("genres"), 140)
+        self.view.installEventFilter(self)
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+
+        self.empty = QLabel(empty_text)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setVisible(False)
+        self.selected = QLabel("Select an item to rate it")
+        self.selected.setTextFormat(Qt.TextFormat.PlainText)
+        self.selected.setMinimumWidth(60)
+        self.stars = StarRating(values)
+        self.stars.setEnabled(False)
+        self.stars.valueChanged.connect(self._bar_changed)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove your rating of the selected item (Delete)")
+        self.clear_button.setEnabled(False)
+        self.clear_button.clicked.connect(self.stars.clear)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.selected, 1)
+        bar.addWidget(self.stars)
+        bar.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty)
+        layout.addLayout(bar)
+
+    # ------------------------------------------------------------------ API
+    def set_values(self, values: Sequence[float]) -> None:
+        """Change the rating scale (a new dataset)."""
+        self.delegate.set_values(values)
+        bar = self.layout().itemAt(2).layout()
+        old = self.stars
+        self.stars = StarRating(values)
+        self.stars.valueChanged.connect(self._bar_changed)
+        self.clear_button.clicked.disconnect()
+        self.clear_button.clicked.connect(self.stars.clear)
+        bar.replaceWidget(old, self.stars)
+        old.deleteLater()
+        self._current_changed(self.view.currentIndex(), QModelIndex())
+
+    def set_frame(self, frame: pd.DataFrame | None) -> None:
+        self.model.set_frame(frame)
+        empty = frame is None or frame.empty
+        self.empty.setVisible(empty and bool(self.empty.text()))
+        self._current_changed(QModelIndex(), QModelIndex())
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty.setText(text)
+        self.empty.setVisible(self.model.rowCount() == 0 and bool(text))
+
+    def set_ratings(self, ratings: dict[int, float]) -> None:
+        self.model.set_ratings(ratings)
+        self._sync_bar()
+
+    def items(self) -> list[int]:
+        return [self.model.item_at(r) for r in range(self.model.rowCount())]
+
+    def select_row(self, row: int) -> None:
+        self.view.setCurrentIndex(self.model.index(row, 0))
+
+    def current_item(self) -> int | None:
+        index = self.view.currentIndex()
+        return self.model.item_at(index.row()) if index.isValid() else None
+
+    # ------------------------------------------------------------------ internals
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if (
+            obj is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in _RATING_KEYS
+            and self.current_item() is not None
+        ):
+            self.stars.keyPressEvent(event)
+            return True
+        return super().eventFilter(obj, event)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        has = current.isValid()
+        self.stars.setEnabled(has)
+        self.clear_button.setEnabled(has)
+        if has:
+            row = current.data(ROW_ROLE)
+            year = "" if pd.isna(row.get("year")) else f" ({int(row['year'])})"
+            self.selected.setText(f"{row['title']}{year}")
+            self.selected.setToolTip(self.selected.text())
+        else:
+            self.selected.setText("Select an item to rate it")
+        self._sync_bar()
+
+    def _sync_bar(self) -> None:
+        item = self.current_item()
+        self.stars.setValue(None if item is None else self.model.rating_of(item), emit=False)
+        self.clear_button.setEnabled(item is not None and self.model.rating_of(item) is not None)
+
+    def _bar_changed(self, value: float | None) -> None:
+        item = self.current_item()
+        if item is not None:
+            self.ratingChanged.emit(item, value)
