@@ -136,6 +136,8 @@ def cmd_algorithms(args: argparse.Namespace) -> None:
         print(f"{name:<16} {cls.title}  [{cls.family}]")
         if args.verbose:
             print(f"    {cls.description}")
+            if cls.presets:
+                print(f"    presets: {', '.join(cls.presets)}")
             for spec in cls.Config.field_specs():
                 print(f"    --set {spec['name']}={spec['default']!r:<10} {spec.get('help', '')}")
     if args.verbose:
@@ -146,12 +148,12 @@ def cmd_algorithms(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from . import distributed as dist
-    from .algorithms import get_algorithm_class
+    from .algorithms import algorithm_class
     from .training import FailedEvent, LogEvent, StepEvent, TrainConfig, Trainer
 
     dist.init_from_env(args.device)
     main = dist.is_main()
-    cls = get_algorithm_class(args.algorithm)
+    cls = algorithm_class(args.algorithm)
     sets = _parse_sets(args.set or [])
     train_names = {f["name"] for f in TrainConfig.field_specs()}
     algo_names = {f["name"] for f in cls.Config.field_specs()}
@@ -159,8 +161,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     if unknown:
         raise CliError(f"unknown setting(s) {', '.join(sorted(unknown))} for {args.algorithm}; "
                        f"see `metarec algorithms -v`")
-    train_over = {k: v for k, v in sets.items() if k in train_names}
-    algo_over = {k: v for k, v in sets.items() if k in algo_names and k not in train_names}
+    preset_algo, preset_train = ({}, {})
+    if args.preset:
+        from .algorithms import preset_overrides
+
+        preset_algo, preset_train = preset_overrides(args.algorithm, args.preset)
+    train_over = preset_train | {k: v for k, v in sets.items() if k in train_names}
+    algo_over = preset_algo | {k: v for k, v in sets.items() if k in algo_names and k not in train_names}
     train_over["seed"] = args.seed
     train_over["device"] = _rank_device(args.device, dist)
     if args.epochs is not None:
@@ -337,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", default="movielens-small")
     s.add_argument("--algorithm", default="maml")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="hyperparameter or training setting")
+    s.add_argument("--preset", help="a named preset of the algorithm (e.g. melu's 'paper')")
     s.add_argument("--epochs", type=int)
     s.add_argument("--device", default="cpu")
     s.add_argument("--seed", type=int, default=0, help="training seed")

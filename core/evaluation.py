@@ -195,20 +195,50 @@ def _fmt(v: Any) -> str:
     return f"{v:>9.4f}" if isinstance(v, float) and not math.isnan(v) else f"{'-':>9}"
 
 
+def _cache_key(run, dataset: RatingsDataset, split: ColdStartSplit, role: str) -> str:
+    return f"{role}|seed={split.config.seed}|q={split.config.query_size}|{dataset.fingerprint}"
+
+
+def _run_split(run, dataset: RatingsDataset, split: ColdStartSplit | None) -> ColdStartSplit:
+    """The run's own split; a different one would score it on users it trained on."""
+    from .runs import run_split
+
+    own = run.config.get("split")
+    if split is None:
+        return run_split(run, dataset)
+    if own and own != split.config.to_dict():
+        raise ValueError(
+            f"run '{run.name}' was trained with split {own}; evaluating it on another split "
+            "would put its training users among the test users"
+        )
+    return split
+
+
+def cached_evaluation(
+    run, dataset: RatingsDataset, ks: Sequence[int] = CURVE_KS, role: str = "test",
+    split: ColdStartSplit | None = None,
+) -> dict[int, dict[str, float]]:
+    """The K values already evaluated and cached in the run folder; never computes."""
+    split = _run_split(run, dataset, split)
+    cached = run.read_evaluation().get(_cache_key(run, dataset, split, role), {})
+    return {int(k): cached[str(k)] for k in ks if str(k) in cached}
+
+
 def evaluate_run(
     run,
     dataset: RatingsDataset,
-    split: ColdStartSplit,
+    split: ColdStartSplit | None = None,
     ks: Sequence[int] = CURVE_KS,
     role: str = "test",
     device: str = "cpu",
     algorithm=None,
     recompute: bool = False,
 ) -> dict[int, dict[str, float]]:
-    """Evaluate a saved run, caching the table in the run folder (keyed by split and role)."""
+    """Evaluate a saved run on its own split, caching the table in the run folder."""
     from .runs import load_algorithm
 
-    key = f"{role}|seed={split.config.seed}|q={split.config.query_size}|{dataset.fingerprint}"
+    split = _run_split(run, dataset, split)
+    key = _cache_key(run, dataset, split, role)
     cache = run.read_evaluation()
     cached = cache.get(key, {})
     wanted = [int(k) for k in ks]

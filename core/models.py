@@ -44,6 +44,8 @@ class FunctionalModel:
 
     #: ``scope -> names`` of parameters an algorithm may adapt in its inner loop.
     scopes: dict[str, tuple[str, ...]]
+    #: per-item tables (never adapted, regularised by ``item_penalty``).
+    item_tables: tuple[str, ...] = ()
 
     def __init__(self, features: FeatureTables) -> None:
         self.features = features
@@ -78,7 +80,20 @@ class FunctionalModel:
         """Predicted ratings [B, N] (not clamped) for ``items`` [B, N]."""
         raise NotImplementedError
 
-    __call__ = forward
+    def __call__(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return self.forward(params, user_features, items)
+
+    def item_penalty(self, params: Params, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean over rated positions of the squared norm of the items' own parameters (id
+        embedding, bias): the per-occurrence L2 of SGD matrix factorisation, so frequently rated
+        items are not penalised more than rarely rated ones relative to their data."""
+        m = mask.to(params["mu"].dtype)
+        total = torch.zeros_like(m)
+        for name in self.item_tables:
+            if name in params:
+                rows = params[name][items]
+                total = total + (rows**2 if rows.dim() == items.dim() else (rows**2).sum(-1))
+        return (total * m).sum() / m.sum().clamp_min(1.0)
 
     # ------------------------------------------------------------ shared pieces
     def _genre_mean(self, params: Params, name: str, items: torch.Tensor) -> torch.Tensor:
@@ -123,6 +138,7 @@ class PreferenceEstimator(FunctionalModel):
         decision = tuple(f"{n}.{p}" for n in self.layer_names for p in ("weight", "bias"))
         embeddings = ("genre_emb", "year_emb", *self.user_fields)
         self.scopes = {"decision": decision, "all": embeddings + decision}
+        self.item_tables = ("item_emb", "item_bias") if use_item_id else ()
 
     def _init_values(self) -> Params:
         f, d = self.features, self.dim
@@ -182,6 +198,7 @@ class FactorModel(FunctionalModel):
         self.user_fields = [f"user_factor.{i}" for i in range(len(features.user_cardinalities))]
         user = ("user_bias", "user_vec")
         self.scopes = {"decision": user, "all": user}
+        self.item_tables = ("item_factors", "item_bias")
 
     def _init_values(self) -> Params:
         f, d = self.features, self.dim

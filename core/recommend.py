@@ -196,3 +196,9 @@ def search_items(
     table = _item_rows(dataset, idx)
     table["ratings"] = dataset.ratings_per_item[idx]
     return table
+
+
+def jaccard(a: list[int], b: list[int]) -> float:
+    """|A ∩ B| / |A ∪ B| of two recommendation lists (0 when both are empty)."""
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0

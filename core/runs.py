@@ -221,6 +221,13 @@ def check_dataset(run: Run, dataset) -> None:
         )
 
 
+def run_split(run: Run, dataset):
+    """The cold-start split a run was trained with (its test users never reached training)."""
+    from .split import SplitConfig, make_split
+
+    return make_split(dataset, SplitConfig(**(run.config.get("split") or {})))
+
+
 def load_algorithm(run: Run | str | Path, dataset, device: str = "cpu"):
     """Rebuild a run's algorithm with its weights, on ``dataset`` (which must match)."""
     from .algorithms import create_algorithm
@@ -228,7 +235,9 @@ def load_algorithm(run: Run | str | Path, dataset, device: str = "cpu"):
     run = run if isinstance(run, Run) else Run.open(run)
     check_dataset(run, dataset)
     cfg = run.config
-    algorithm = create_algorithm(cfg["algorithm"], dataset, device=device, overrides=cfg.get("hyperparameters", {}))
+    algorithm = create_algorithm(
+        cfg["algorithm"], overrides=cfg.get("hyperparameters", {}), dataset=dataset, device=device
+    )
     state = run.load_weights()
     try:
         algorithm.load_state_dict(state)

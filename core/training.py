@@ -147,10 +147,10 @@ class Trainer:
         callback: Callable[[Event], None] | None = None,
         stop: StopToken | None = None,
     ) -> None:
-        from .algorithms import get_algorithm_class
+        from .algorithms import algorithm_class
 
         self.algorithm_name = algorithm
-        self.algorithm_class = get_algorithm_class(algorithm)
+        self.algorithm_class = algorithm_class(algorithm)
         self.dataset = dataset
         self.split = split
         self.algo_overrides = dict(algo_overrides or {})
@@ -164,7 +164,7 @@ class Trainer:
         self.callback = callback or (lambda event: None)
         self.stop = stop or StopToken()
         self.algorithm = None
-        self.run: Run | None = None
+        self.run_folder: Run | None = None
         self.losses: list[float] = []
         self.history: list[dict[str, float]] = []
 
@@ -196,7 +196,7 @@ class Trainer:
     # ------------------------------------------------------------------ internals
     @property
     def _run_path(self) -> str | None:
-        return str(self.run.path) if self.run is not None else None
+        return str(self.run_folder.path) if self.run_folder is not None else None
 
     def _setup(self, device: torch.device) -> None:
         from .algorithms import create_algorithm
@@ -205,7 +205,7 @@ class Trainer:
         seed_everything(cfg.seed)
         self.device = device
         self.algorithm = create_algorithm(
-            self.algorithm_name, self.dataset, device=device, overrides=self.algo_overrides
+            self.algorithm_name, overrides=self.algo_overrides, dataset=self.dataset, device=device
         )
         self.sampler = TaskSampler(
             self.dataset,
@@ -218,7 +218,7 @@ class Trainer:
             device=device,
         )
         if self.run_dir is not None and dist.is_main():
-            self.run = Run.create(self.run_dir, self._config_record())
+            self.run_folder = Run.create(self.run_dir, self._config_record())
         self.callback(LogEvent(f"{self.algorithm_class.title}: fitting on "
                                f"{len(self.split.train_users)} meta-training users"))
         self.algorithm.fit(train_rows(self.dataset, self.split))
@@ -332,19 +332,19 @@ class Trainer:
     def _record_epoch(self, epoch, step, t_start, metrics, improved) -> None:
         elapsed = time.perf_counter() - t_start
         self.history.append({"epoch": epoch, **metrics})
-        if self.run is not None:
-            self.run.append_metrics([{"kind": "epoch", "step": step, "epoch": epoch,
+        if self.run_folder is not None:
+            self.run_folder.append_metrics([{"kind": "epoch", "step": step, "epoch": epoch,
                                       "wall_time": round(elapsed, 4), **metrics}])
         self.callback(EpochEvent(epoch, step, elapsed, metrics, improved))
 
     def _flush(self, pending: list[dict[str, Any]]) -> None:
-        if self.run is not None and pending:
-            self.run.append_metrics(pending)
+        if self.run_folder is not None and pending:
+            self.run_folder.append_metrics(pending)
         pending.clear()
 
     def _save_weights(self) -> None:
-        if self.run is not None and self.algorithm is not None:
-            self.run.save_weights(self.algorithm.state_dict())
+        if self.run_folder is not None and self.algorithm is not None:
+            self.run_folder.save_weights(self.algorithm.state_dict())
 
     def _finish(self, status: str, t_start: float, step: int, error: str | None = None) -> dict:
         wall = time.perf_counter() - t_start
@@ -371,9 +371,9 @@ class Trainer:
                 ks = [k for k in DEFAULT_KS if k <= self.split.config.max_support]
                 test = evaluate(self.algorithm, self.dataset, self.split, "test", ks)
                 summary["test"] = {str(k): m for k, m in test.items()}
-        if self.run is not None:
-            summary["run_dir"] = str(self.run.path)
-            self.run.write_summary(summary)
+        if self.run_folder is not None:
+            summary["run_dir"] = str(self.run_folder.path)
+            self.run_folder.write_summary(summary)
         return summary
 
 

@@ -23,6 +23,7 @@ class AppState(QObject):
     logMessage = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
     jobChanged = Signal(str)  # description of the running job, '' when idle
     deviceChanged = Signal(str)
+    jobProgress = Signal(int, int)  # done, total of the shown job (total 0 = busy, no count)
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +35,7 @@ class AppState(QObject):
         self.device = str(self.settings.value("device", "cpu"))
         self.session_runs: list[Path] = []
         self._workspace = Path(str(self.settings.value("workspace", str(default_workspace()))))
+        self._jobs: dict[str, tuple[str, int, int]] = {}  # key -> (text, done, total)
 
     # ------------------------------------------------------------------ workspace
     @property
@@ -87,3 +89,33 @@ class AppState(QObject):
 
     def log(self, text: str, level: str = "info") -> None:
         self.logMessage.emit(level, text)
+
+    # ------------------------------------------------------------------ jobs (status bar)
+    def begin_job(self, key: str, text: str, total: int = 0) -> None:
+        """Announce a running job (shown in the status bar until ``end_job(key)``)."""
+        self._jobs[key] = (text, 0, total)
+        self._emit_job()
+
+    def update_job(self, key: str, text: str | None = None, done: int = 0, total: int = 0) -> None:
+        if key not in self._jobs:
+            return
+        self._jobs[key] = (text if text is not None else self._jobs[key][0], done, total)
+        self._emit_job()
+
+    def end_job(self, key: str) -> None:
+        if self._jobs.pop(key, None) is not None:
+            self._emit_job()
+
+    def running_jobs(self) -> dict[str, str]:
+        """Key -> description of every announced job."""
+        return {k: v[0] for k, v in self._jobs.items()}
+
+    def _emit_job(self) -> None:
+        if not self._jobs:
+            self.jobChanged.emit("")
+            self.jobProgress.emit(0, 0)
+            return
+        text, done, total = list(self._jobs.values())[-1]
+        more = len(self._jobs) - 1
+        self.jobChanged.emit(text + (f" (+{more} more)" if more else ""))
+        self.jobProgress.emit(done, total)

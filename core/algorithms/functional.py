@@ -77,21 +77,26 @@ def inner_loop(
     *,
     create_graph: bool,
     track_losses: bool = True,
+    sum_loss: bool = False,
 ) -> tuple[Params, torch.Tensor | None]:
     """``steps`` of gradient descent on each task's masked loss, for all tasks at once.
 
     ``lr`` is a float or, for Meta-SGD, a tensor per adapted parameter (its shape, broadcast over
-    tasks). Returns the parameters with per-task adapted copies and, if ``track_losses``, the
+    tasks). ``sum_loss`` descends the summed instead of the mean squared error, so a user with
+    more ratings takes proportionally larger steps (more evidence, less pull to the prior).
+    Returns the parameters with per-task adapted copies and, if ``track_losses``, the mean
     support loss before each step and after the last one [steps + 1, B] (detached).
     """
     fast = task_copies(params, names, items.shape[0])
     history = []
     step_lr = (lambda n: lr[n]) if isinstance(lr, dict) else (lambda n: lr)
+    weight = mask.sum(1).to(ratings.dtype) if sum_loss else None
     for _ in range(steps):
         loss = task_losses(model(fast, user_features, items), ratings, mask)
         history.append(loss.detach())
         grads = torch.autograd.grad(
-            loss.sum(), [fast[n] for n in names], create_graph=create_graph, materialize_grads=True
+            (loss if weight is None else loss * weight).sum(), [fast[n] for n in names],
+            create_graph=create_graph, materialize_grads=True,
         )
         fast = {**fast, **{n: fast[n] - step_lr(n) * g for n, g in zip(names, grads, strict=True)}}
     if not track_losses:
@@ -110,11 +115,12 @@ def maml_outer_loss(
     steps: int,
     *,
     second_order: bool,
+    sum_loss: bool = False,
 ) -> torch.Tensor:
     """Query loss after adapting on the support set, averaged over tasks (MAML's objective)."""
     fast, _ = inner_loop(
         model, params, names, lr, batch.user_features, batch.support_items, batch.support_ratings,
-        batch.support_mask, steps, create_graph=second_order, track_losses=False,
+        batch.support_mask, steps, create_graph=second_order, track_losses=False, sum_loss=sum_loss,
     )
     query = task_losses(model(fast, batch.user_features, batch.query_items), batch.query_ratings, batch.query_mask)
     return mean_over_tasks(query, batch.query_mask)
@@ -125,8 +131,8 @@ def shrunk_means(group: np.ndarray, values: np.ndarray, n_groups: int, shrinkage
     """Per-group sum / (count + shrinkage): a mean pulled towards 0 for sparsely observed groups
     (the MAP estimate under a zero-mean Gaussian prior)."""
     sums = np.bincount(group, weights=values, minlength=n_groups)
-    counts = np.bincount(group, minlength=n_groups)
-    return sums / (counts + shrinkage)
+    counts = np.bincount(group, minlength=n_groups) + shrinkage
+    return np.divide(sums, counts, out=np.zeros(n_groups), where=counts > 0)
 
 
 def bias_statistics(
@@ -153,6 +159,9 @@ class ModelConfig(AlgorithmConfig):
     use_item_id: bool = param(True, "MeLU model: add an item-id embedding and item bias")
     warm_start: bool = param(True, "Start the global mean and item biases from the training "
                              "ratings (fit) instead of the scale midpoint and zero")
+    item_reg: float = param(0.0, "L2 penalty on the item-id embeddings/factors and biases of the "
+                            "items in each batch (per rating, as in SGD matrix factorisation)",
+                            low=0.0, high=100.0)
 
 
 class ModelAlgorithm(Algorithm):
@@ -184,6 +193,10 @@ class ModelAlgorithm(Algorithm):
     def inner_lr(self) -> LearningRate:
         return float(self.config.inner_lr)
 
+    @property
+    def sum_loss(self) -> bool:
+        return getattr(self.config, "inner_loss", "mean") == "sum"
+
     def inner_steps(self, steps: int | None) -> int:
         return int(self.config.inner_steps if steps is None else steps)
 
@@ -203,6 +216,15 @@ class ModelAlgorithm(Algorithm):
     def detached(self) -> Params:
         return {k: v.detach() for k, v in self.meta_parameters().items()}
 
+    def objective(self, loss: torch.Tensor, params: Params, batch: TaskBatch) -> torch.Tensor:
+        """The meta-training objective: ``loss`` plus the item penalty (``item_reg``). The
+        reported loss stays the plain rating MSE, comparable with validation."""
+        reg = float(getattr(self.config, "item_reg", 0.0))
+        if reg == 0.0:
+            return loss
+        items, _, mask = support_and_query(batch)
+        return loss + reg * self.model.item_penalty(params, items, mask)
+
     def adapt(self, batch: TaskBatch, steps: int | None = None) -> Adapted:
         params = self.detached()
         lr = self.inner_lr()
@@ -212,6 +234,7 @@ class ModelAlgorithm(Algorithm):
             fast, losses = inner_loop(
                 self.model, params, self.adapted_names, lr, batch.user_features, batch.support_items,
                 batch.support_ratings, batch.support_mask, self.inner_steps(steps), create_graph=False,
+                sum_loss=self.sum_loss,
             )
         return Adapted({n: fast[n].detach() for n in self.adapted_names}, losses)
 

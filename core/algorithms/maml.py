@@ -22,6 +22,8 @@ from .functional import LearningRate, ModelAlgorithm, ModelConfig, gradients, ma
 class MAMLConfig(ModelConfig):
     inner_lr: float = param(0.5, "Inner-loop (local) learning rate", low=1e-7, high=100.0, log=True)
     inner_steps: int = param(5, "Inner-loop gradient steps on the support set", low=0, high=50)
+    inner_loss: str = param("mean", "Inner-loop loss: 'mean' squared error, or 'sum' (steps grow "
+                            "with the number of support ratings)", choices=("mean", "sum"))
 
 
 class MAML(ModelAlgorithm):
@@ -46,9 +48,10 @@ class MAML(ModelAlgorithm):
         with torch.enable_grad():
             loss = maml_outer_loss(
                 self.model, self.params, self.adapted_names, self.inner_lr(), batch,
-                self.inner_steps(None), second_order=self.second_order,
+                self.inner_steps(None), second_order=self.second_order, sum_loss=self.sum_loss,
             )
-            return loss.detach(), gradients(loss, self.meta_parameters())
+            objective = self.objective(loss, self.params, batch)
+            return loss.detach(), gradients(objective, self.meta_parameters())
 
 
 class FOMAML(MAML):

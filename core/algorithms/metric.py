@@ -28,6 +28,8 @@ class ProtoConfig(AlgorithmConfig):
                              "towards the learned prior (meta-learned)", low=1e-3, high=1e3, log=True)
     warm_start: bool = param(True, "Start the global mean and item biases from the training "
                              "ratings (fit)")
+    item_reg: float = param(0.0, "L2 penalty on the item factors and biases of the items in each "
+                            "batch (per rating)", low=0.0, high=100.0)
 
 
 class ProtoRec(ModelAlgorithm):
@@ -81,7 +83,7 @@ class ProtoRec(ModelAlgorithm):
             params = {**self.params, **self.user_state(self.params, batch)}
             pred = self.model(params, batch.user_features, batch.query_items)
             loss = mean_over_tasks(task_losses(pred, batch.query_ratings, batch.query_mask), batch.query_mask)
-            return loss.detach(), gradients(loss, self.params)
+            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.params)
 
     def adapt(self, batch: TaskBatch, steps: int | None = None) -> Adapted:
         with torch.no_grad():

@@ -11,6 +11,7 @@ from .base import param
 from .functional import (
     ModelAlgorithm,
     ModelConfig,
+    gradients,
     inner_loop,
     mean_over_tasks,
     support_and_query,
@@ -58,8 +59,7 @@ class Reptile(ModelAlgorithm):
             at_adapted = {**self.params, **{n: fast[n].detach() for n in names}}
             loss = mean_over_tasks(task_losses(self.model(at_adapted, batch.user_features, items), ratings, mask), mask)
             shared = {k: v for k, v in self.params.items() if k not in names}
-            grads = dict(zip(shared, torch.autograd.grad(loss, list(shared.values()), materialize_grads=True),
-                             strict=True))
+            grads = gradients(self.objective(loss, at_adapted, batch), shared)
         # A task without ratings does not move (phi_b = theta) and is not counted.
         n_tasks = mask.any(1).sum().clamp_min(1)
         for n in names:

@@ -3,18 +3,43 @@
 from .builtin import BUILTINS, DEFAULT_BUILTIN, load_builtin
 from .dataset import ItemFeatures, RatingScale, RatingsDataset, UserFeatures, build_dataset
 from .errors import ColumnError, DatasetError, FormatError, ValueProblem
+from .loading import DatasetSpec, describe_source, load_dataset, parse_synthetic
+from .movielens import detect_movielens, load_movielens
+from .synthetic import SyntheticConfig, make_synthetic
+from .table import (
+    ColumnMapping,
+    ItemTableMapping,
+    guess_mapping,
+    load_table,
+    preview_table,
+    validate_mapping,
+)
 
 __all__ = [
     "BUILTINS",
     "DEFAULT_BUILTIN",
     "ColumnError",
+    "ColumnMapping",
     "DatasetError",
+    "DatasetSpec",
     "FormatError",
     "ItemFeatures",
+    "ItemTableMapping",
     "RatingScale",
     "RatingsDataset",
+    "SyntheticConfig",
     "UserFeatures",
     "ValueProblem",
     "build_dataset",
+    "describe_source",
+    "detect_movielens",
+    "guess_mapping",
     "load_builtin",
+    "load_dataset",
+    "load_movielens",
+    "load_table",
+    "make_synthetic",
+    "parse_synthetic",
+    "preview_table",
+    "validate_mapping",
 ]

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -318,8 +318,10 @@ def _arrow_options(spec: ReadSpec, types: dict[str, pa.DataType], handler, threa
     read = pacsv.ReadOptions(
         use_threads=threads,
         block_size=1 << 24,
-        column_names=None if spec.has_header else spec.columns,
-        encoding="utf8" if spec.encoding.lower().replace("-", "") == "utf8" else spec.encoding,
+        # Our own (stripped) names, the header skipped: 'user, item' names a column 'item'.
+        column_names=spec.columns,
+        skip_rows=spec.header_lines,
+        encoding="utf8" if _is_utf8(spec.encoding) else spec.encoding,
     )
     parse = pacsv.ParseOptions(
         delimiter=delim,
@@ -394,6 +396,52 @@ def read_table_arrow(src: Source, spec: ReadSpec) -> pa.Table:
     return table
 
 
+def _has_empty_lines(src: Source) -> bool:
+    """Whether any line is empty (C-speed scan; only run when an error is being reported)."""
+    tail = b"\n"  # the start of the file behaves like the end of a line
+    with src.open() as f:
+        while chunk := f.read(1 << 24):
+            data = tail + chunk
+            if b"\n\n" in data or b"\n\r\n" in data:
+                return True
+            tail = data[-2:]
+    return False
+
+
+def physical_line(src: Source, line: int) -> int:
+    """The file line number of the ``line``-th non-empty line.
+
+    The CSV reader skips empty lines, so row positions (and pyarrow's own row numbers) count
+    only non-empty lines; a message must name the line the user sees in an editor.
+    """
+    if not _has_empty_lines(src):
+        return line
+    seen = 0
+    with src.open() as f:
+        for number, raw in enumerate(f, start=1):
+            if raw.strip(b"\r\n"):
+                seen += 1
+                if seen == line:
+                    return number
+    return line
+
+
+@contextmanager
+def file_lines(src: Source) -> Iterator[None]:
+    """Re-raise a :class:`DatasetError` about ``src`` with its line counted as in the file."""
+    try:
+        yield
+    except DatasetError as exc:
+        if exc.line is None or exc.path != src.shown:
+            raise
+        line = physical_line(src, exc.line)
+        if line == exc.line:
+            raise
+        raise type(exc)(
+            exc.problem, path=exc.path, line=line, column=exc.column, hint=exc.hint
+        ) from exc
+
+
 def _is_utf8(encoding: str) -> bool:
     return encoding.lower().replace("-", "").replace("_", "") == "utf8"
 
@@ -414,9 +462,9 @@ def read_frame(src: Source, spec: ReadSpec, labels: dict[str, str] | None = None
         return table.to_pandas(split_blocks=True, self_destruct=True)
     if "utf8" in failure.lower():
         if _is_utf8(spec.encoding):  # not UTF-8 after all (e.g. a Windows export): Latin-1 reads
-            return read_frame(src, ReadSpec(**{**asdict(spec), "encoding": "latin-1"}), labels)
+            return read_frame(src, replace(spec, encoding="latin-1"), labels)
         raise FormatError(f"the file is not valid {spec.encoding} text ({failure})", path=src.shown)
-    text_spec = ReadSpec(**{**asdict(spec), "types": {c: pa.string() for c in spec.include}})
+    text_spec = replace(spec, types={c: pa.string() for c in spec.include})
     try:
         frame = read_table_arrow(src, text_spec).to_pandas()
     except _ConversionFailed as exc:
@@ -484,7 +532,7 @@ class TableFile:
         if self.parquet:
             return _read_parquet(self.src, unique)
         assert self.spec is not None
-        spec = ReadSpec(**{**asdict(self.spec), "include": unique})
+        spec = replace(self.spec, include=unique)
         return read_frame(self.src, spec, labels)
 
 
@@ -723,9 +771,9 @@ def validate_mapping(path: str | Path, mapping: ColumnMapping) -> list[str]:
         return problems
     first_line = table.header_lines + 1
     rating = preview[mapping.rating].str.strip()
-    values = pd.to_numeric(rating, errors="coerce")
+    values = pd.to_numeric(rating, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     for i, (raw, value) in enumerate(zip(rating, values, strict=True)):
-        if pd.isna(value):
+        if np.isnan(value):
             what = "is missing" if pd.isna(raw) or raw == "" else f"'{raw}' is not a number"
             problems.append(f"line {first_line + i}: rating {what} (column '{mapping.rating}')")
             break
@@ -733,9 +781,9 @@ def validate_mapping(path: str | Path, mapping: ColumnMapping) -> list[str]:
         scale = mapping.scale
         off = (values < scale.min - 1e-9) | (values > scale.max + 1e-9)
         if off.any():
-            i = int(np.flatnonzero(off.to_numpy())[0])
+            i = int(np.flatnonzero(off)[0])
             problems.append(
-                f"line {first_line + i}: rating {values.iloc[i]:g} is outside the scale "
+                f"line {first_line + i}: rating {values[i]:g} is outside the scale "
                 f"{scale.min:g}..{scale.max:g}"
             )
     for role in ("user", "item"):
@@ -814,7 +862,8 @@ def load_item_table(m: ItemTableMapping) -> tuple[pd.DataFrame, str]:
                 table.columns,
                 table.spec.delimiter if table.spec else None,
             )
-    frame = table.read(list(roles.values()))
+    with file_lines(table.src):
+        frame = table.read(list(roles.values()))
     out = pd.DataFrame({"item_id": frame[m.item_id]})
     if m.title:
         out["title"] = frame[m.title].astype("string").fillna("").astype(object)
@@ -836,6 +885,8 @@ def load_table(path: str | Path, mapping: ColumnMapping, name: str | None = None
     roles = mapping.roles()
     delim = table.spec.delimiter if table.spec else None
     for role, col in roles.items():
+        if not col:
+            raise ColumnError(f"no column chosen for the {role}", path=table.src.shown)
         if col not in table.columns:
             raise column_error(table.src.shown, col, role, table.columns, delim)
     problems = _column_problems(table.columns, roles, table.src.name)
@@ -844,23 +895,24 @@ def load_table(path: str | Path, mapping: ColumnMapping, name: str | None = None
     labels = {
         col: f"{role} id" if role in ("user", "item") else role for role, col in roles.items()
     }
-    frame = table.read(list(roles.values()), labels)
-    ratings = pd.DataFrame({role: frame[col] for role, col in roles.items()})
-    del frame
-    if "timestamp" in ratings.columns:
-        ratings["timestamp"] = _timestamps(
-            ratings["timestamp"], table.src.shown, table.header_lines
-        )
     items, item_path = (None, None)
     if mapping.item_table is not None:
         items, item_path = load_item_table(mapping.item_table)
-    return build_dataset(
-        ratings,
-        name=name or Path(path).stem,
-        source=str(path),
-        items=items,
-        scale=mapping.scale,
-        path=table.src.shown,
-        header_lines=table.header_lines,
-        item_path=item_path,
-    )
+    with file_lines(table.src):
+        frame = table.read(list(roles.values()), labels)
+        ratings = pd.DataFrame({role: frame[col] for role, col in roles.items()})
+        del frame
+        if "timestamp" in ratings.columns:
+            ratings["timestamp"] = _timestamps(
+                ratings["timestamp"], table.src.shown, table.header_lines
+            )
+        return build_dataset(
+            ratings,
+            name=name or Path(path).stem,
+            source=str(path),
+            items=items,
+            scale=mapping.scale,
+            path=table.src.shown,
+            header_lines=table.header_lines,
+            item_path=item_path,
+        )

@@ -95,6 +95,17 @@ class LogSpinBox(QDoubleSpinBox):
         self.setValue(min(max(value, self.minimum()), self.maximum()))
 
 
+class FloatSpinBox(QDoubleSpinBox):
+    """A float spin box that shows no trailing zeros (0.1, not 0.1000)."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        text = f"{value:.{self.decimals()}f}"
+        if "." in text:
+            text = text.rstrip("0")
+            text = text + "0" if text.endswith(".") else text
+        return text
+
+
 def _next_125(value: float, up: bool) -> float:
     """The next value of the 1-2-5 sequence above (or below) ``value``."""
     if value <= 0:
@@ -142,13 +153,16 @@ class _Field:
                 spin = LogSpinBox()
                 spin.setRange(low if low is not None else 1e-12, high if high is not None else 1e12)
             else:
-                spin = QDoubleSpinBox()
+                spin = FloatSpinBox()
                 lo = low if low is not None else -1e9
                 hi = high if high is not None else 1e9
                 spin.setRange(lo, hi)
                 span = (hi - lo) if (low is not None and high is not None) else 10.0
                 spin.setDecimals(4 if span <= 1 else 3 if span <= 10 else 2)
-                spin.setSingleStep(_nice_step(span))
+                step = _nice_step(span / 50)
+                if isinstance(self.default, (int, float)) and self.default:
+                    step = min(step, _nice_step(abs(float(self.default))))
+                spin.setSingleStep(step)
             spin.setAccelerated(True)
             spin.valueChanged.connect(on_change)
             self.editor = spin
@@ -227,10 +241,9 @@ class _Field:
             e.setText("" if value is None else str(value))
 
 
-def _nice_step(span: float) -> float:
-    raw = span / 100.0
-    exp = math.floor(math.log10(raw)) if raw > 0 else 0
-    return 10.0**exp
+def _nice_step(value: float) -> float:
+    """The power of ten at or below ``value`` (1 for non-positive values)."""
+    return 10.0 ** math.floor(math.log10(value)) if value > 0 else 1.0
 
 
 class ConfigForm(QWidget):

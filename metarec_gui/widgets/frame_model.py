@@ -75,6 +75,7 @@ class Column:
     foreground: Callable[[pd.Series], QColor | None] | None = None
     tooltip: Callable[[pd.Series], str | None] | None = None
     header_tip: str = ""
+    decoration: Callable[[pd.Series], Any] | None = None  # a QColor or QIcon swatch
 
 
 NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -163,6 +164,8 @@ class FrameModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col.foreground is not None:
             color = col.foreground(row)
             return QBrush(color) if color is not None else None
+        if role == Qt.ItemDataRole.DecorationRole and col.decoration is not None:
+            return col.decoration(row)
         if role == Qt.ItemDataRole.BackgroundRole and self._background is not None:
             color = self._background(row)
             return QBrush(color) if color is not None else None
@@ -191,9 +194,10 @@ class FrameModel(QAbstractTableModel):
         """Write the table as shown (headers and formatted text) to a CSV file."""
         with open(path, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow([c.header for c in self._columns])
+            columns = [c for c in self._columns if c.header]
+            writer.writerow([c.header for c in columns])
             for row in self._rows:
-                writer.writerow([c.fmt(row.get(c.key)) for c in self._columns])
+                writer.writerow([c.fmt(row.get(c.key)) for c in columns])
 
 
 class FrameSortProxy(QSortFilterProxyModel):
@@ -214,7 +218,7 @@ def export_view_csv(model, path: str | Path) -> None:
     """Write any table model's displayed text (e.g. a sorted proxy) to CSV."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        cols = model.columnCount()
-        writer.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in range(cols)])
+        cols = [c for c in range(model.columnCount()) if model.headerData(c, Qt.Orientation.Horizontal)]
+        writer.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in cols])
         for r in range(model.rowCount()):
-            writer.writerow([model.index(r, c).data() for c in range(cols)])
+            writer.writerow([model.index(r, c).data() for c in cols])

@@ -42,7 +42,8 @@ class ItemSearch(QWidget):
         self.text.setClearButtonEnabled(True)
         self.genre = QComboBox()
         self.genre.setToolTip("Only items of this genre")
-        self.genre.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.genre.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.genre.setMinimumContentsLength(10)
         self.year_from = QSpinBox()
         self.year_to = QSpinBox()
         for box, tip in ((self.year_from, "Earliest year"), (self.year_to, "Latest year")):

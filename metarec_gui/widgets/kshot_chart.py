@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from pyqtgraph.exporters import ImageExporter, SVGExporter
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..theme import style_view, theme
+from .export import export_chart
 
 METRICS = (("mae", "MAE", "lower is better"), ("ndcg3", "nDCG@3", "higher is better"))
 MARKERS = ("o", "s", "t", "d", "+", "x", "star", "p", "h")
@@ -46,6 +46,7 @@ class KShotChart(QWidget):
             plot.setTitle(f"{name} vs. support size K ({hint})", size="10pt")
             plot.setLabel("bottom", "K (ratings revealed per cold user)")
             plot.setLabel("left", name)
+            plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setLogMode(x=True, y=False)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
@@ -65,7 +66,7 @@ class KShotChart(QWidget):
         theme().changed.connect(self._restyle)
 
     # ------------------------------------------------------------------ API
-    def keys(self) -> list[str]:
+    def series_keys(self) -> list[str]:
         return list(self._series)
 
     def series_frame(self, key: str) -> pd.DataFrame:
@@ -111,17 +112,11 @@ class KShotChart(QWidget):
         for key in list(self._series):
             self.remove_series(key)
 
-    def export(self, path: str | Path, width: int = 1600) -> None:
+    def export(self, path: str | Path, width: int = 1600) -> Path:
         """Save both plots as one image: PNG (or any raster suffix) or SVG by file suffix."""
-        path = Path(path)
         self._empty.setVisible(False)
         try:
-            if path.suffix.lower() == ".svg":
-                SVGExporter(self.canvas.ci).export(str(path))
-            else:
-                exporter = ImageExporter(self.canvas.ci)
-                exporter.parameters()["width"] = width
-                exporter.export(str(path))
+            return export_chart(self.canvas.ci, path, theme().plot_background(), width)
         finally:
             self._empty.setVisible(not self._series)
 

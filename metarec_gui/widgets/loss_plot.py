@@ -178,6 +178,7 @@ class LossPlot(QWidget):
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.showGrid(x=True, y=True, alpha=theme().grid_alpha())
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.loss_plot.legend.setVisible(False)
         self.loss_plot.setClipToView(True)
         self.metric_plots: dict[str, pg.PlotItem] = {}
         for col, (name, label) in enumerate(metrics):
@@ -190,6 +191,8 @@ class LossPlot(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self._cursor_lines = []
         for p in self._all_plots():
+            for name in ("left", "bottom"):
+                p.getAxis(name).enableAutoSIPrefix(False)
             line = pg.InfiniteLine(angle=90, movable=False,
                                    pen=pg.mkPen(theme().muted(), width=1, style=Qt.PenStyle.DashLine))
             line.setVisible(False)
@@ -241,6 +244,7 @@ class LossPlot(QWidget):
             item.setSymbolPen(pg.mkPen(color))
             run.metric_items[name] = item
         self._runs[key] = run
+        self.loss_plot.legend.setVisible(True)
         self._schedule()
 
     def set_label(self, key: str, label: str) -> None:
@@ -259,6 +263,7 @@ class LossPlot(QWidget):
         self.loss_plot.removeItem(run.smooth_item)
         for name, item in run.metric_items.items():
             self.metric_plots[name].removeItem(item)
+        self.loss_plot.legend.setVisible(bool(self._runs))
 
     def clear(self) -> None:
         for key in list(self._runs):
@@ -551,10 +556,27 @@ class LossPlot(QWidget):
         exporter.export(str(path))
 
     def export_svg(self, path: str | Path) -> None:
-        from pyqtgraph.exporters import SVGExporter
+        """The plots as an SVG vector image (rendered by QtSvg: pyqtgraph 0.14's SVG exporter
+        cannot parse the path data Qt 6 writes)."""
+        from PySide6.QtCore import QRectF, QSize
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
 
         self.flush()
-        SVGExporter(self.graphics.ci).export(str(path))
+        scene = self.graphics.scene()
+        rect = self.graphics.ci.sceneBoundingRect()
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(QSize(int(rect.width()), int(rect.height())))
+        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        generator.setTitle("MetaRec training curves")
+        painter = QPainter(generator)
+        try:
+            painter.fillRect(QRectF(0, 0, rect.width(), rect.height()),
+                             QColor(theme().plot_background()))
+            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        finally:
+            painter.end()
 
     def export_csv(self, path: str | Path) -> None:
         """Tidy CSV: run, label, series (loss, loss_smoothed, metric names), step, wall_time, value."""
@@ -574,13 +596,17 @@ class LossPlot(QWidget):
 
 
 def _nearest(xs: np.ndarray, x: float) -> int | None:
+    """Index of the point nearest to ``x`` in a non-decreasing array (NaNs allowed, slower)."""
     if len(xs) == 0 or not math.isfinite(x):
         return None
+    if np.isfinite(xs[0]) and np.isfinite(xs[-1]):
+        i = int(np.searchsorted(xs, x))
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(xs)]
+        return min(candidates, key=lambda j: abs(xs[j] - x))
     finite = np.isfinite(xs)
     if not finite.any():
         return None
-    i = int(np.nanargmin(np.where(finite, np.abs(xs - x), np.nan)))
-    return i
+    return int(np.nanargmin(np.where(finite, np.abs(xs - x), np.nan)))
 
 
 def _fmt_x(x: float) -> str:

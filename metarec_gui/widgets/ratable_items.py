@@ -182,14 +182,8 @@ class RatableItems(QWidget):
     def set_values(self, values: Sequence[float]) -> None:
         """Change the rating scale (a new dataset)."""
         self.delegate.set_values(values)
-        bar = self.layout().itemAt(2).layout()
-        old = self.stars
-        self.stars = StarRating(values)
-        self.stars.valueChanged.connect(self._bar_changed)
-        self.clear_button.clicked.disconnect()
-        self.clear_button.clicked.connect(self.stars.clear)
-        bar.replaceWidget(old, self.stars)
-        old.deleteLater()
+        self.stars.set_values(values)
+        self.view.viewport().update()
         self._current_changed(self.view.currentIndex(), QModelIndex())
 
     def set_frame(self, frame: pd.DataFrame | None) -> None:

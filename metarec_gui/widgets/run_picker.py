@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from core.algorithms import ALGORITHMS
 from core.runs import Run, RunError, check_dataset, list_runs
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 10
@@ -38,9 +39,11 @@ def hyper_text(config: dict[str, Any], limit: int = 4) -> tuple[str, str]:
     hp = config.get("hyperparameters", {}) or {}
     train = config.get("train", {}) or {}
     pairs = [f"{k}={_short(v)}" for k, v in hp.items()]
-    for key in ("epochs", "meta_batch_size", "outer_lr"):
-        if key in train:
-            pairs.append(f"{key}={_short(train[key])}")
+    cls = ALGORITHMS.get(config.get("algorithm", ""))
+    if cls is None or cls.trainable:  # closed-form baselines ignore the outer-loop settings
+        for key in ("epochs", "meta_batch_size", "outer_lr"):
+            if key in train:
+                pairs.append(f"{key}={_short(train[key])}")
     short = ", ".join(pairs[:limit]) + (" …" if len(pairs) > limit else "")
     return short, "\n".join(pairs)
 

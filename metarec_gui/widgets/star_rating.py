@@ -160,6 +160,15 @@ class StarRating(QWidget):
     def values(self) -> list[float]:
         return list(self._geo.values)
 
+    def set_values(self, values: Sequence[float]) -> None:
+        """Switch to another rating scale; the current value is cleared without a signal."""
+        self._geo = StarGeometry(values)
+        self._value = None
+        self._hover = None
+        self._update_tooltip()
+        self.updateGeometry()
+        self.update()
+
     def value(self) -> float | None:
         return self._value
 

@@ -1,0 +1,238 @@
+"""GUI responsiveness and launch time of the MetaRec app.
+
+Launch: a fresh ``python`` process per run; time from spawning it to the main window being
+exposed (a ``QTimer.singleShot(0)`` after ``show()`` that checks ``windowHandle().isExposed()``),
+then to the built-in dataset's summary on screen, then to every page built.
+
+Stall: in one process, a 10 ms ``QTimer`` probe on the GUI thread records the largest gap between
+its ticks while a real training run (built-in MovieLens) streams events into the Train page's
+live plot; a second scenario uses a tiny meta-batch so events arrive thousands of times a second.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py [--runs 5] [--seconds 20]
+
+Results are printed as a Markdown table and written to bench_out/gui.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# ----------------------------------------------------------------------------- launch (child)
+def _child_launch() -> None:
+    """Runs in the spawned process: report wall-clock times of the start-up milestones."""
+    from PySide6.QtCore import QTimer
+
+    from metarec_gui.app import STYLE_SHEET, MainWindow, _settings, create_app
+    from metarec_gui.state import AppState
+    from metarec_gui.theme import theme
+
+    marks: dict[str, float] = {"imported": time.time()}
+    app = create_app([])
+    theme().apply()
+    app.setStyleSheet(STYLE_SHEET)
+    window = MainWindow(AppState(_settings()))
+    window.show()
+
+    def exposed() -> None:
+        handle = window.windowHandle()
+        if handle is None or not handle.isExposed():
+            QTimer.singleShot(5, exposed)
+            return
+        marks["exposed"] = time.time()
+        window.start()
+
+    def loaded(ok: bool) -> None:
+        marks["dataset_shown"] = time.time()
+        marks["dataset_ok"] = float(ok)
+        _maybe_quit()
+
+    def ready() -> None:
+        marks["pages_ready"] = time.time()
+        _maybe_quit()
+
+    def _maybe_quit() -> None:
+        if "dataset_shown" in marks and "pages_ready" in marks:
+            window.close()
+            app.quit()
+
+    window.data_page.loadFinished.connect(loaded)
+    window.pagesReady.connect(ready)
+    QTimer.singleShot(0, exposed)
+    QTimer.singleShot(60000, app.quit)
+    app.exec()
+    print("MARKS " + json.dumps(marks), flush=True)
+
+
+def bench_launch(runs: int) -> dict:
+    rows = []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, METAREC_SETTINGS=f"{tmp}/settings.ini",
+                       METAREC_WORKSPACE=f"{tmp}/ws")
+            t0 = time.time()
+            out = subprocess.run([sys.executable, __file__, "--child-launch"], env=env,
+                                 capture_output=True, text=True, timeout=120, cwd=ROOT)
+        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("MARKS ")), None)
+        if line is None:
+            raise RuntimeError(f"launch run {i} failed:\n{out.stdout}\n{out.stderr}")
+        marks = json.loads(line[6:])
+        rows.append({k: round(v - t0, 3) for k, v in marks.items() if k != "dataset_ok"})
+    summary = {}
+    for key in ("imported", "exposed", "dataset_shown", "pages_ready"):
+        values = [r[key] for r in rows]
+        summary[key] = {"median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+    return {"runs": rows, "summary": summary}
+
+
+# ----------------------------------------------------------------------------- stall
+def bench_stall(seconds: float) -> list[dict]:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
+
+    from metarec_gui.app import STYLE_SHEET, MainWindow, create_app
+    from metarec_gui.state import AppState
+    from metarec_gui.theme import theme
+
+    tmp = tempfile.mkdtemp()
+    os.environ["METAREC_WORKSPACE"] = f"{tmp}/ws"
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
+    if os.environ.get("BENCH_THREADS"):
+        import torch
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
+    app = create_app([])
+    theme().apply()
+    app.setStyleSheet(STYLE_SHEET)
+    window = MainWindow(AppState(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)))
+    window.resize(1360, 860)
+    window.show()
+
+    def wait_for(signal, timeout_ms: int = 60000) -> None:  # noqa: ANN001
+        loop = QEventLoop()
+        signal.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+
+    QTimer.singleShot(0, window.start)
+    wait_for(window.pagesReady)
+    if window.state.dataset is None:
+        wait_for(window.data_page.loadFinished)
+    window.show_page("train")
+    page = window.train_page
+
+    scenarios = [
+        ("MAML (factor model, meta-batch 32), built-in MovieLens", "maml",
+         {}, {"epochs": 1000, "patience": 0, "final_test": False}),
+        ("Prototype, meta-batch 1: event flood", "proto",
+         {}, {"epochs": 1000, "meta_batch_size": 1, "patience": 0, "final_test": False}),
+    ]
+    results = []
+    for title, algorithm, algo, train in scenarios:
+        page.set_algorithm(algorithm)
+        page.algo_form.set_values(algo)
+        page.train_form.set_values(train)
+        gaps: list[float] = []
+        clock = QElapsedTimer()
+        probe = QTimer()
+        probe.setTimerType(Qt.TimerType.PreciseTimer)
+        probe.setInterval(10)
+        last = [0.0]
+
+        def tick() -> None:
+            now = clock.nsecsElapsed() / 1e6
+            gaps.append(now - last[0])
+            last[0] = now
+
+        probe.timeout.connect(tick)
+        redraws0 = page.plot.redraw_count
+        page.start()
+        key = page.run_key
+        clock.start()
+        probe.start()
+        loop = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+        points = page.plot.point_count(key)
+        t_stop = time.perf_counter()
+        page.stop()
+        wait_for(page.runEnded, 30000)
+        stop_s = time.perf_counter() - t_stop
+        probe.stop()
+        redraws = page.plot.redraw_count - redraws0
+        elapsed = clock.nsecsElapsed() / 1e9
+        gaps = gaps[1:]
+        results.append({
+            "scenario": title,
+            "seconds": round(elapsed, 1),
+            "steps": points,
+            "steps_per_s": round(points / seconds, 1),
+            "plot_redraws_per_s": round(redraws / elapsed, 1),
+            "probe_ticks": len(gaps),
+            "max_gap_ms": round(max(gaps), 1),
+            "p99_gap_ms": round(sorted(gaps)[int(0.99 * (len(gaps) - 1))], 1),
+            "gaps_over_50ms": sum(g > 50 for g in gaps),
+            "stop_to_thread_end_s": round(stop_s, 2),
+        })
+    window.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="launches to time")
+    parser.add_argument("--seconds", type=float, default=20, help="training time per scenario")
+    parser.add_argument("--out", default=str(ROOT / "bench_out" / "gui.json"))
+    parser.add_argument("--child-launch", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_launch:
+        _child_launch()
+        return
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    launch = bench_launch(args.runs) if args.runs else {"runs": [], "summary": {k: {"median": 0, "max": 0} for k in ("imported", "exposed", "dataset_shown", "pages_ready")}}
+    stall = bench_stall(args.seconds)
+    import pyqtgraph
+    import PySide6
+
+    result = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(), "pyside6": PySide6.__version__,
+                    "pyqtgraph": pyqtgraph.__version__,
+                    "qpa": os.environ.get("QT_QPA_PLATFORM", "")},
+        "launch": launch,
+        "stall": stall,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    s = launch["summary"]
+    print(f"\nLaunch ({args.runs} runs, QPA {result['machine']['qpa']}), seconds from spawn: "
+          "median (max)")
+    print("| window exposed | built-in dataset shown | all pages built |")
+    print("|---|---|---|")
+    print(f"| {s['exposed']['median']} ({s['exposed']['max']}) | {s['dataset_shown']['median']} "
+          f"({s['dataset_shown']['max']}) | {s['pages_ready']['median']} "
+          f"({s['pages_ready']['max']}) |")
+    print("\n| scenario | steps/s | redraws/s | max GUI gap (ms) | p99 gap (ms) | gaps > 50 ms "
+          "| stop → thread end (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in stall:
+        print(f"| {r['scenario']} | {r['steps_per_s']} | {r['plot_redraws_per_s']} | "
+              f"{r['max_gap_ms']} | {r['p99_gap_ms']} | {r['gaps_over_50ms']} | "
+              f"{r['stop_to_thread_end_s']} |")
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

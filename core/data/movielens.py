@@ -1,0 +1,452 @@
+"""MovieLens in its published layouts: 100K (u.data), 1M/10M (ratings.dat) and the CSV family.
+
+A folder or a .zip is accepted as downloaded from GroupLens, including the usual single sub-folder
+(``ml-1m.zip`` holds ``ml-1m/ratings.dat``). Zip members are streamed, never extracted. The big
+ratings file is read with pyarrow and explicit column types (int32 ids, float32 ratings, int64
+timestamps), which is what keeps the 25M file within seconds and a few GB; everything then goes
+through :func:`~core.data.dataset.build_dataset` for validation.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .dataset import RatingScale, RatingsDataset, build_dataset, split_title_year
+from .errors import FormatError
+from .table import (
+    ReadSpec,
+    Source,
+    column_error,
+    decode_sample,
+    file_lines,
+    header_names,
+    read_frame,
+)
+
+KEY_FILES = {"100k": "u.data", "1m": "ratings.dat", "csv": "ratings.csv"}
+SIDE_FILES = {
+    "100k": ("u.item", "u.user", "u.genre"),
+    "1m": ("movies.dat", "users.dat"),
+    "csv": ("movies.csv",),
+}
+EXPECTED = "u.data (MovieLens 100K), ratings.dat (1M/10M) or ratings.csv (latest, 20M, 25M)"
+
+GENRES_100K = [
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+]  # fmt: skip
+# ML-1M README: age and occupation are codes.
+AGES_1M = {
+    1: "Under 18",
+    18: "18-24",
+    25: "25-34",
+    35: "35-44",
+    45: "45-49",
+    50: "50-55",
+    56: "56+",
+}
+OCCUPATIONS_1M = [
+    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
+    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
+    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
+    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
+]  # fmt: skip
+
+_RATING_TYPES = {
+    "user": pa.int32(),
+    "item": pa.int32(),
+    "rating": pa.float32(),
+    "timestamp": pa.int64(),
+}
+_LABELS = {"user": "user id", "item": "item id", "rating": "rating", "timestamp": "timestamp",
+           "item_id": "item id", "user_id": "user id", "age": "age"}  # fmt: skip
+
+
+@dataclass
+class MovieLensLayout:
+    """Which MovieLens layout a folder/zip holds and where its files are."""
+
+    kind: str  # '100k' | '1m' | 'csv'
+    root: Path  # what the user chose: a folder or a .zip
+    files: dict[str, Source]  # file name -> source, for the files of this layout present
+    subfolder: str = ""  # where inside root ('' = at the top)
+
+    @property
+    def title(self) -> str:
+        if self.kind == "100k":
+            return "MovieLens 100K"
+        if self.kind == "1m":
+            # ML-10M has the same '::' files but half-star ratings and no users.dat.
+            return "MovieLens 1M" if "users.dat" in self.files else "MovieLens 10M"
+        return f"MovieLens ({self.subfolder or self.root.stem})"
+
+    @property
+    def scale(self) -> RatingScale:
+        if self.kind == "100k" or (self.kind == "1m" and "users.dat" in self.files):
+            return RatingScale(1.0, 5.0, 1.0)
+        return RatingScale(0.5, 5.0, 0.5)
+
+    def describe(self) -> str:
+        """E.g. 'MovieLens 1M (ratings.dat, movies.dat, users.dat)'."""
+        names = [KEY_FILES[self.kind]] + [f for f in SIDE_FILES[self.kind] if f in self.files]
+        return f"{self.title} ({', '.join(names)})"
+
+
+def _layout_in(names: set[str]) -> str | None:
+    for kind, key in KEY_FILES.items():
+        if key in names:
+            return kind
+    return None
+
+
+def _relevant(kind: str) -> tuple[str, ...]:
+    return (KEY_FILES[kind], *SIDE_FILES[kind])
+
+
+def _file_names(folder: Path) -> set[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name for e in entries if e.is_file()}
+    except OSError:
+        return set()  # an unreadable sub-folder is simply not a dataset
+
+
+def find_layout(path: str | Path) -> MovieLensLayout | None:
+    """The MovieLens layout at ``path`` (folder or zip, files at the top or one folder down).
+
+    ``None`` when no layout is recognised; :class:`FormatError` when the path is missing, the zip
+    is damaged, or several sub-folders hold a dataset (ambiguous).
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FormatError("file or folder not found", path=root)
+    # where ('' = top, else a sub-folder name) -> file name -> how to make its Source
+    groups: dict[str, dict[str, Callable[[], Source]]] = {}
+    if root.is_dir():
+        folders = [root]
+        try:
+            folders += sorted(p for p in root.iterdir() if p.is_dir())
+        except OSError as exc:
+            raise FormatError(f"cannot list the folder ({exc})", path=root) from exc
+        for folder in folders:
+            where = "" if folder == root else folder.name
+            groups[where] = {
+                name: (lambda p=folder / name: Source.file(p)) for name in _file_names(folder)
+            }
+    elif zipfile.is_zipfile(root):
+        try:
+            with zipfile.ZipFile(root) as archive:
+                infos = archive.infolist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise FormatError(f"the zip archive is damaged ({exc})", path=root) from exc
+        for info in infos:
+            parts = PurePosixPath(info.filename).parts
+            if info.is_dir() or len(parts) > 2 or parts[0] == "__MACOSX":
+                continue
+            where = parts[0] if len(parts) == 2 else ""
+            groups.setdefault(where, {})[parts[-1]] = lambda i=info: Source.zip_member(root, i)
+    else:
+        if root.suffix.lower() == ".zip":
+            raise FormatError("not a valid zip archive", path=root)
+        return None
+    found = [(w, _layout_in(set(files))) for w, files in groups.items()]
+    found = [(w, k) for w, k in found if k is not None]
+    top = [(w, k) for w, k in found if w == ""]
+    if not top and len(found) > 1:
+        raise FormatError(
+            "holds several MovieLens datasets: " + ", ".join(w for w, _ in found),
+            path=root,
+            hint="choose one of these folders",
+        )
+    if not found:
+        return None
+    where, kind = (top or found)[0]
+    assert kind is not None
+    files = {name: make() for name, make in groups[where].items() if name in _relevant(kind)}
+    return MovieLensLayout(kind, root, files, where)
+
+
+def detect_movielens(path: str | Path) -> str | None:
+    """'100k' | '1m' | 'csv' for a MovieLens folder or zip; ``None`` otherwise (never raises)."""
+    try:
+        layout = find_layout(path)
+    except (FormatError, OSError):
+        return None
+    return layout.kind if layout else None
+
+
+def _listing(path: Path) -> str:
+    try:
+        if path.is_dir():
+            names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+        else:
+            with zipfile.ZipFile(path) as archive:
+                names = sorted(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return "its contents cannot be listed"
+    if not names:
+        return "it is empty"
+    more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+    return "it contains " + ", ".join(names[:12]) + more
+
+
+def load_movielens(path: str | Path) -> RatingsDataset:
+    """Load MovieLens 100K, 1M/10M or a CSV-family release from a folder or a .zip."""
+    layout = find_layout(path)
+    if layout is None:
+        raise FormatError(
+            f"not a recognised MovieLens layout: expected {EXPECTED}",
+            path=path,
+            hint=_listing(Path(path)),
+        )
+    if layout.kind == "100k":
+        return _load_100k(layout)
+    if layout.kind == "1m":
+        return _load_dat(layout)
+    return _load_csv_family(layout)
+
+
+# --------------------------------------------------------------------------- shared helpers
+def _read(
+    src: Source,
+    *,
+    delimiter: str,
+    columns: list[str],
+    types: dict[str, pa.DataType],
+    encoding: str,
+    include: list[str] | None = None,
+    has_header: bool = False,
+    quoting: bool = False,
+) -> pd.DataFrame:
+    _, encoding = decode_sample(src, encoding)  # empty / UTF-16 / binary files fail here
+    spec = ReadSpec(
+        delimiter,
+        has_header,
+        columns,
+        include=include or list(columns),
+        types=types,
+        encoding=encoding,
+        quoting=quoting,
+    )
+    with file_lines(src):
+        return read_frame(src, spec, _LABELS)
+
+
+def _build(
+    layout: MovieLensLayout,
+    ratings: pd.DataFrame,
+    *,
+    header_lines: int,
+    items: pd.DataFrame | None,
+    users: pd.DataFrame | None,
+    item_file: str,
+) -> RatingsDataset:
+    key = layout.files[KEY_FILES[layout.kind]]
+    item_src = layout.files.get(item_file)
+    with file_lines(key):
+        return build_dataset(
+            ratings,
+            name=layout.title,
+            source=str(layout.root),
+            items=items,
+            users=users,
+            scale=layout.scale,
+            path=key.shown,
+            header_lines=header_lines,
+            item_path=item_src.shown if item_src else None,
+        )
+
+
+# --------------------------------------------------------------------------- 100K
+def _genre_names_100k(layout: MovieLensLayout) -> list[str]:
+    src = layout.files.get("u.genre")
+    if src is None:
+        return list(GENRES_100K)
+    frame = _read(
+        src,
+        delimiter="|",
+        columns=["name", "id"],
+        types={"name": pa.string(), "id": pa.int64()},
+        encoding="latin-1",
+    )
+    return [str(n) for n in frame.sort_values("id")["name"]]
+
+
+def _load_100k(layout: MovieLensLayout) -> RatingsDataset:
+    ratings = _read(
+        layout.files["u.data"],
+        delimiter="\t",
+        columns=list(_RATING_TYPES),
+        types=_RATING_TYPES,
+        encoding="utf-8",
+    )
+    items = None
+    if "u.item" in layout.files:
+        genres = _genre_names_100k(layout)
+        flags = [f"genre{i}" for i in range(len(genres))]
+        base = ["item_id", "title", "release_date", "video_release_date", "url"]
+        frame = _read(
+            layout.files["u.item"],
+            delimiter="|",
+            columns=base + flags,
+            include=["item_id", "title", "release_date", *flags],
+            types={
+                "item_id": pa.int64(),
+                "title": pa.string(),
+                "release_date": pa.string(),
+                **{f: pa.int8() for f in flags},
+            },
+            encoding="latin-1",
+        )
+        matrix = frame[flags].fillna(0).to_numpy(dtype=bool)
+        # 'unknown' is the 100K's "no genre" flag, not a genre to learn from.
+        names = np.array([g if g != "unknown" else "" for g in genres], dtype=object)
+        joined = ["|".join(n for n in names[row] if n) for row in matrix]
+        title, year = split_title_year(frame["title"])
+        released = frame["release_date"].astype("string").str.extract(r"(\d{4})\s*$")[0]
+        year = year.fillna(pd.to_numeric(released, errors="coerce"))
+        items = pd.DataFrame(
+            {"item_id": frame["item_id"], "title": title, "genres": joined, "year": year}
+        )
+    users = None
+    if "u.user" in layout.files:
+        frame = _read(
+            layout.files["u.user"],
+            delimiter="|",
+            columns=["user_id", "age", "gender", "occupation", "zip"],
+            include=["user_id", "age", "gender", "occupation"],
+            types={
+                "user_id": pa.int64(),
+                "age": pa.int64(),
+                "gender": pa.string(),
+                "occupation": pa.string(),
+            },
+            encoding="latin-1",
+        )
+        users = frame[["user_id", "age", "gender", "occupation"]]
+    return _build(layout, ratings, header_lines=0, items=items, users=users, item_file="u.item")
+
+
+# --------------------------------------------------------------------------- 1M / 10M
+def _label(labels: dict[int, str]) -> Callable[[float], str | None]:
+    """Code -> label ('56' -> '56+'); unknown codes keep their number, missing stay missing."""
+
+    def label(code: float) -> str | None:
+        if pd.isna(code):
+            return None
+        return labels.get(int(code), f"code {int(code)}")
+
+    return label
+
+
+def _load_dat(layout: MovieLensLayout) -> RatingsDataset:
+    ratings = _read(
+        layout.files["ratings.dat"],
+        delimiter="::",
+        columns=list(_RATING_TYPES),
+        types=_RATING_TYPES,
+        encoding="utf-8",
+    )
+    items = None
+    if "movies.dat" in layout.files:
+        items = _read(
+            layout.files["movies.dat"],
+            delimiter="::",
+            columns=["item_id", "title", "genres"],
+            types={"item_id": pa.int64(), "title": pa.string(), "genres": pa.string()},
+            encoding="latin-1",
+        )
+    users = None
+    if "users.dat" in layout.files:
+        frame = _read(
+            layout.files["users.dat"],
+            delimiter="::",
+            columns=["user_id", "gender", "age", "occupation", "zip"],
+            include=["user_id", "gender", "age", "occupation"],
+            types={
+                "user_id": pa.int64(),
+                "gender": pa.string(),
+                "age": pa.int64(),
+                "occupation": pa.int64(),
+            },
+            encoding="latin-1",
+        )
+        occupation = frame["occupation"].map(_label(dict(enumerate(OCCUPATIONS_1M))))
+        age = frame["age"].map(_label(AGES_1M))
+        users = pd.DataFrame(
+            {
+                "user_id": frame["user_id"],
+                "age": age,
+                "gender": frame["gender"],
+                "occupation": occupation,
+            }
+        )
+    return _build(layout, ratings, header_lines=0, items=items, users=users, item_file="movies.dat")
+
+
+# --------------------------------------------------------------------------- CSV family
+_CSV_RATINGS = {"userId": "user", "movieId": "item", "rating": "rating", "timestamp": "timestamp"}
+
+
+def _csv_header(src: Source) -> tuple[list[str], str]:
+    text, encoding = decode_sample(src)
+    return header_names(text, ",", True), encoding
+
+
+def _load_csv_family(layout: MovieLensLayout) -> RatingsDataset:
+    src = layout.files["ratings.csv"]
+    columns, encoding = _csv_header(src)
+    for needed in ("userId", "movieId", "rating"):
+        if needed not in columns:
+            raise column_error(src.shown, needed, _CSV_RATINGS[needed], columns, ",")
+    include = [c for c in _CSV_RATINGS if c in columns]
+    spec = ReadSpec(
+        ",",
+        True,
+        columns,
+        include=include,
+        types={c: _RATING_TYPES[_CSV_RATINGS[c]] for c in include},
+        encoding=encoding,
+    )
+    labels = {c: _LABELS[_CSV_RATINGS[c]] for c in include}
+    with file_lines(src):
+        ratings = read_frame(src, spec, labels).rename(columns=_CSV_RATINGS)
+    items = None
+    if "movies.csv" in layout.files:
+        items = _movies_csv(layout.files["movies.csv"])
+    return _build(layout, ratings, header_lines=1, items=items, users=None, item_file="movies.csv")
+
+
+def _movies_csv(src: Source) -> pd.DataFrame:
+    columns, encoding = _csv_header(src)
+    for needed in ("movieId", "title"):
+        if needed not in columns:
+            role = {"movieId": "movie id", "title": "title"}[needed]
+            raise column_error(src.shown, needed, role, columns, ",")
+    types = {"movieId": pa.int64(), "title": pa.string()}
+    if "genres" in columns:
+        types["genres"] = pa.string()
+    if "year" in columns:
+        types["year"] = pa.float64()
+    spec = ReadSpec(",", True, columns, include=list(types), types=types, encoding=encoding)
+    with file_lines(src):
+        frame = read_frame(src, spec, {"movieId": "movie id", "year": "year"})
+    return frame.rename(columns={"movieId": "item_id"})
+
+
+def describe_layout(path: str | Path) -> str | None:
+    """'MovieLens 1M (ratings.dat, movies.dat, users.dat)' or ``None`` if not MovieLens."""
+    try:
+        layout = find_layout(path)
+    except (FormatError, OSError):
+        return None
+    return layout.describe() if layout else None

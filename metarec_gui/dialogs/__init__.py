@@ -1,0 +1,1 @@
+"""Dialogs of the MetaRec app (imported when opened, to keep start-up light)."""

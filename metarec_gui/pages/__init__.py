@@ -1,0 +1,1 @@
+"""The app's pages: data, train, cold-start, compare (one module each, built on demand)."""
