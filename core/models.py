@@ -191,10 +191,10 @@ class FactorModel(FunctionalModel):
     the new user's few ratings. User attributes, where the data has them, add to ``p_u``.
     """
 
-    def __init__(self, features: FeatureTables, factors: int = 32, use_item_features: bool = True) -> None:
+    def __init__(self, features: FeatureTables, factors: int = 32, use_item_id: bool = True) -> None:
         super().__init__(features)
         self.dim = factors
-        self.use_item_features = use_item_features
+        self.use_item_id = use_item_id
         self.user_fields = [f"user_factor.{i}" for i in range(len(features.user_cardinalities))]
         user = ("user_bias", "user_vec")
         self.scopes = {"decision": user, "all": user}
@@ -205,25 +205,25 @@ class FactorModel(FunctionalModel):
         values: Params = {
             "mu": torch.tensor(3.0),
             "item_bias": torch.zeros(f.n_items),
-            "item_factors": torch.randn(f.n_items, d) * 0.1,
+            "genre_factors": torch.randn(f.n_genres, d) * 0.1,
+            "year_factors": torch.randn(f.n_year_buckets, d) * 0.1,
             "user_bias": torch.tensor(0.0),
             "user_vec": torch.randn(d) * 0.1,
         }
-        if self.use_item_features:
-            values["genre_factors"] = torch.randn(f.n_genres, d) * 0.1
-            values["year_factors"] = torch.randn(f.n_year_buckets, d) * 0.1
+        if self.use_item_id:
+            values["item_factors"] = torch.randn(f.n_items, d) * 0.1
         for name, card in zip(self.user_fields, f.user_cardinalities, strict=True):
             values[name] = torch.randn(card, d) * 0.1
         return values
 
     def item_vectors(self, params: Params, items: torch.Tensor) -> torch.Tensor:
         """q_i [B, N, d]."""
-        q = params["item_factors"][items]
-        if self.use_item_features:
-            q = q + self._genre_mean(params, "genre_factors", items)
-            q = q + _per_task_rows(
-                params["year_factors"], self.features.year_bucket[items], self.is_batched(params, "year_factors")
-            )
+        q = self._genre_mean(params, "genre_factors", items)
+        q = q + _per_task_rows(
+            params["year_factors"], self.features.year_bucket[items], self.is_batched(params, "year_factors")
+        )
+        if self.use_item_id:
+            q = q + params["item_factors"][items]
         return q
 
     def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -250,5 +250,5 @@ def build_model(
     if name == "melu":
         return PreferenceEstimator(features, embedding_dim, hidden, layers, use_item_id)
     if name == "factor":
-        return FactorModel(features, factors)
+        return FactorModel(features, factors, use_item_id)
     raise KeyError(f"unknown model '{name}'; valid: {', '.join(MODEL_NAMES)}")

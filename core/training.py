@@ -276,7 +276,11 @@ class Trainer:
                     return step
                 t0 = time.perf_counter()
                 shard = dist.shard(batch)
-                loss, grads = algo.meta_gradients(shard)
+                if len(shard):
+                    loss, grads = algo.meta_gradients(shard)
+                else:  # more ranks than tasks in this (last) batch: contribute nothing
+                    loss = torch.zeros((), device=self.device)
+                    grads = {k: torch.zeros_like(p) for k, p in params.items()}
                 loss, grads = dist.average(loss, grads, n_tasks=len(shard))
                 loss_value = float(loss)
                 bad = [k for k, g in grads.items() if not torch.isfinite(g).all()]

@@ -24,6 +24,8 @@ class ProtoConfig(AlgorithmConfig):
     model: str = param("factor", "Item encoder: factor model item vectors (id + genres + year)",
                        choices=("factor",))
     factors: int = param(32, "Size of item embeddings and of the user prototype", low=1, high=512)
+    use_item_id: bool = param(False, "Item embeddings include an item-id vector (else genres and "
+                              "year only, which generalise better on small data)")
     shrinkage: float = param(3.0, "Initial pseudo-count pulling the user's bias and prototype "
                              "towards the learned prior (meta-learned)", low=1e-3, high=1e3, log=True)
     warm_start: bool = param(True, "Start the global mean and item biases from the training "
