@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         print(run_child(PROFILE_CHILD, str(dataset_folder(args.workdir, FULL_ROWS))))
         return
 
+    load_before = os.getloadavg()[0]
     rows = []
     for label, target, budget_s in (
         [("built-in movielens-small", "movielens-small", 1.0)]
@@ -315,23 +316,27 @@ def main(argv: list[str] | None = None) -> None:
         runs = [measure(target) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["load_s"])
         best["label"], best["budget_s"] = label, budget_s or 30.0
+        times = sorted(r["load_s"] for r in runs)
+        best["load_median_s"], best["load_worst_s"] = times[len(times) // 2], times[-1]
         best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)  # worst case over the runs
         best["vm_hwm_mb"] = max((r["vm_hwm_mb"] or 0.0) for r in runs) or None
         rows.append(best)
         print(f"  {label}: {best['load_s']:.2f} s, {best['peak_rss_mb']:.0f} MB", file=sys.stderr)
 
-    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}\n")  # fmt: skip
+    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; 1-min load average {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after (other processes share the cores)\n")  # fmt: skip
     print(
-        "| dataset | ratings | users | items | load (s) | target | peak RSS, ru_maxrss (MB) "
-        "| VmHWM (MB) | import (s) |"
+        f"| dataset | ratings | users | items | load (s), best / median / worst of {args.repeat} "
+        "| target | peak RSS, ru_maxrss (MB) | VmHWM (MB) | import (s) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         target = f"< {r['budget_s']:g} s" + (", < 4 GB" if r["budget_s"] == 30.0 else "")
         print(
             f"| {r['label']} | {r['ratings']:,} | {r['users']:,} | {r['items']:,} | "
-            f"{r['load_s']:.2f} | {target} | {r['peak_rss_mb']:.0f} | "
+            f"{r['load_s']:.2f} / {r['load_median_s']:.2f} / {r['load_worst_s']:.2f} | "
+            f"{target} | {r['peak_rss_mb']:.0f} | "
             f"{r['vm_hwm_mb'] or float('nan'):.0f} | {r['import_s']:.2f} |"
         )
 

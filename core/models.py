@@ -115,7 +115,8 @@ class FunctionalModel:
 class PreferenceEstimator(FunctionalModel):
     """MeLU-style network (Lee et al., KDD 2019): item embeddings (genre bag, year bucket,
     optionally item id) and user-field embeddings, concatenated, through an MLP ("decision
-    layers") to a residual added to the global mean and the item bias.
+    layers") to a residual added to the global mean and an item bias (the paper has no bias;
+    a per-item scalar is cheap and the single most useful piece of item information).
 
     On data without user attributes the user enters only through the adapted decision layers,
     which is exactly MeLU's point: personalisation lives in the locally updated layers.
@@ -138,7 +139,7 @@ class PreferenceEstimator(FunctionalModel):
         decision = tuple(f"{n}.{p}" for n in self.layer_names for p in ("weight", "bias"))
         embeddings = ("genre_emb", "year_emb", *self.user_fields)
         self.scopes = {"decision": decision, "all": embeddings + decision}
-        self.item_tables = ("item_emb", "item_bias") if use_item_id else ()
+        self.item_tables = ("item_emb", "item_bias") if use_item_id else ("item_bias",)
 
     def _init_values(self) -> Params:
         f, d = self.features, self.dim
@@ -149,9 +150,9 @@ class PreferenceEstimator(FunctionalModel):
         }
         for name, card in zip(self.user_fields, f.user_cardinalities, strict=True):
             values[name] = torch.randn(card, d) * 0.1
+        values["item_bias"] = torch.zeros(f.n_items)
         if self.use_item_id:
             values["item_emb"] = torch.randn(f.n_items, d) * 0.1
-            values["item_bias"] = torch.zeros(f.n_items)
         width = d * (2 + self.use_item_id + len(self.user_fields))
         for name, size in zip(self.layer_names, self.sizes, strict=True):
             bound = 1.0 / math.sqrt(width)  # torch.nn.Linear's default initialisation
@@ -176,10 +177,7 @@ class PreferenceEstimator(FunctionalModel):
             x = x @ w.mT + (b.unsqueeze(-2) if batched(params, f"{name}.bias") else b)
             if i < len(self.layer_names) - 1:
                 x = torch.relu(x)
-        out = x.squeeze(-1) + params["mu"]
-        if self.use_item_id:
-            out = out + params["item_bias"][items]
-        return out
+        return x.squeeze(-1) + params["mu"] + params["item_bias"][items]
 
 
 class FactorModel(FunctionalModel):

@@ -45,6 +45,7 @@ class TrainConfig(Config):
     seed: int = param(0, "Seed for initialisation and task sampling", low=0, high=2**31 - 1)
     device: str = param("cpu", "cpu, cuda:N, mps or auto")
     final_test: bool = param(True, "Evaluate on test users (K = 5, 10, 20) when training ends")
+    max_steps: int = param(0, "Stop after this many meta-steps (0 = no limit)", low=0, high=10**9)
 
 
 # ------------------------------------------------------------------------------ events
@@ -264,6 +265,8 @@ class Trainer:
             return 0
         optimizer = torch.optim.Adam(params.values(), lr=cfg.outer_lr, weight_decay=cfg.weight_decay)
         total = cfg.epochs * self.sampler.steps_per_epoch
+        if cfg.max_steps:
+            total = min(total, cfg.max_steps)
         last_good = _snapshot(params)
         pending: list[dict[str, Any]] = []
         last_flush = time.perf_counter()
@@ -312,6 +315,8 @@ class Trainer:
                 if now - last_flush > 0.5:
                     self._flush(pending)
                     last_flush = now
+                if cfg.max_steps and step >= cfg.max_steps:
+                    break
             metrics = self._validate()
             score = metrics.get("val_mae", -epoch)
             improved = score < best.metric - 1e-6
@@ -324,6 +329,8 @@ class Trainer:
             self._record_epoch(epoch, step, t_start, metrics, improved)
             if improved:
                 self._save_weights()
+            if cfg.max_steps and step >= cfg.max_steps:
+                break
             if cfg.patience and stale >= cfg.patience:
                 self.callback(LogEvent(f"early stopping after epoch {epoch}: no validation "
                                        f"gain for {cfg.patience} epochs (best epoch {best.epoch})"))

@@ -2,4 +2,5 @@
 
 from .app import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # training processes are spawned: they must not start the app
+    raise SystemExit(main())

@@ -9,7 +9,8 @@ run in the worker thread.)
 Stopping follows the one safe order: ``requestInterruption()``, ``quit()``, then ``wait()`` — and
 only ``shutdown_jobs()`` (window close / application exit) ever waits.
 
-Training events arrive at any rate; ``TrainWorker`` batches step events so the GUI thread gets at
+Training runs in a child process (``TrainJob``): its Python work would otherwise hold the GIL the
+GUI thread needs to draw. Step events arrive at any rate and are batched so the GUI thread gets at
 most ``STEP_BATCH_HZ`` step deliveries a second.
 """
 
@@ -144,8 +145,75 @@ class FunctionJob(Job):
 
 
 # ------------------------------------------------------------------------ training
+def _train_process(args: dict[str, Any], events: Any, control: Any) -> None:
+    """Body of the training process: run the Trainer, send its events back through a queue.
+
+    Training runs in its own process so that its Python work never holds the GUI's GIL (in a
+    thread, every redraw of the plots waited for it: 100-1000 ms stalls on two cores). Step events
+    are sent in batches (at most ``STEP_BATCH_HZ`` a second); ``control`` carries 'cancel',
+    'pause' and 'resume' to the StopToken.
+    """
+    import os
+    import threading
+
+    if os.environ.get("BENCH_NICE") and hasattr(os, "nice"):
+        os.nice(int(os.environ["BENCH_NICE"]))
+    if os.environ.get("BENCH_THREADS"):
+        import torch
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
+
+    from core.training import FailedEvent, StepEvent, StopToken, Trainer
+
+    token = StopToken()
+
+    def watch() -> None:
+        while True:
+            command = control.get()
+            if command == "cancel":
+                token.cancel()
+                return
+            if command == "pause":
+                token.pause()
+            elif command == "resume":
+                token.resume()
+
+    threading.Thread(target=watch, name="train-control", daemon=True).start()
+    pending: list[Any] = []
+    last = [0.0]
+
+    def flush() -> None:
+        if pending:
+            events.put(("steps", list(pending)))
+            pending.clear()
+
+    def callback(event: Any) -> None:
+        if isinstance(event, StepEvent):
+            pending.append(event)
+            now = time.perf_counter()
+            if now - last[0] >= 1.0 / STEP_BATCH_HZ:
+                flush()
+                last[0] = now
+            return
+        flush()
+        events.put(("event", event))
+
+    try:
+        trainer = Trainer(args["algorithm"], args["dataset"], args["split"],
+                          algo_overrides=args["algo_overrides"], train=args["train"],
+                          run_dir=args["run_dir"], callback=callback, stop=token)
+        trainer.run()  # never raises for training problems: they arrive as FailedEvent
+    except Exception as exc:  # noqa: BLE001 - bad settings before training: shown, app lives
+        flush()
+        message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        events.put(("event", FailedEvent(message, 0, None)))
+    finally:
+        flush()
+        events.put(("done", None))
+
+
 class TrainWorker(QObject):
-    """Calls ``core.training.Trainer(...).run()`` and turns its events into signals."""
+    """Runs ``core.training.Trainer(...).run()`` in a child process and turns its events into
+    signals (this worker's thread only waits on the event queue)."""
 
     steps = Signal(object)  # list[StepEvent], batched
     epoch = Signal(object)  # EpochEvent
@@ -156,57 +224,72 @@ class TrainWorker(QObject):
 
     def __init__(self, algorithm: str, dataset: Any, split: Any, *,
                  algo_overrides: dict[str, Any], train: dict[str, Any],
-                 run_dir: Path | None, stop: Any) -> None:
+                 run_dir: Path | None) -> None:
         super().__init__()
-        self._kwargs = dict(algo_overrides=algo_overrides, train=train, run_dir=run_dir, stop=stop)
-        self._args = (algorithm, dataset, split)
-        self._pending: list[Any] = []
-        self._last_emit = 0.0
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
+        self.events = ctx.Queue()
+        self.control = ctx.Queue()
+        args = dict(algorithm=algorithm, dataset=dataset, split=split,
+                    algo_overrides=algo_overrides, train=train, run_dir=run_dir)
+        self.process = ctx.Process(target=_train_process, args=(args, self.events, self.control),
+                                   name=f"metarec-train-{algorithm}", daemon=True)
+        self.run_dir = run_dir
 
     @Slot()
     def run(self) -> None:
-        from core.training import FailedEvent, Trainer
+        import queue
 
+        from core.training import EpochEvent, FailedEvent, FinishedEvent, LogEvent
+
+        ended = False
         try:
-            trainer = Trainer(*self._args, callback=self._on_event, **self._kwargs)
-            trainer.run()  # never raises for training problems: they arrive as FailedEvent
-        except Exception as exc:  # noqa: BLE001 - bad settings before training: shown, app lives
-            self._flush()
-            message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            self.failed.emit(FailedEvent(message, 0, None))
+            self.process.start()
+            while True:
+                try:
+                    kind, payload = self.events.get(timeout=0.2)
+                except queue.Empty:
+                    if self.process.is_alive():
+                        continue
+                    try:  # it may have exited right after its last message
+                        kind, payload = self.events.get(timeout=0.5)
+                    except queue.Empty:
+                        break
+                if kind == "done":
+                    break
+                if kind == "steps":
+                    self.steps.emit(payload)
+                elif isinstance(payload, EpochEvent):
+                    self.epoch.emit(payload)
+                elif isinstance(payload, LogEvent):
+                    self.log.emit(payload.level, payload.message)
+                elif isinstance(payload, FinishedEvent):
+                    ended = True
+                    self.finished.emit(payload)
+                elif isinstance(payload, FailedEvent):
+                    ended = True
+                    self.failed.emit(payload)
+            if not ended:
+                code = self.process.exitcode
+                self.failed.emit(FailedEvent(
+                    f"the training process ended unexpectedly (exit code {code}); the run "
+                    "folder keeps what was written before", 0,
+                    str(self.run_dir) if self.run_dir and (self.run_dir / "config.json").exists()
+                    else None))
+        except Exception as exc:  # noqa: BLE001 - e.g. the process could not start: shown
+            self.failed.emit(FailedEvent(f"cannot start training: {type(exc).__name__}: {exc}",
+                                         0, None))
         finally:
-            self._flush()
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(5)
             self.done.emit()
-
-    def _on_event(self, event: Any) -> None:
-        """Trainer callback (worker thread)."""
-        from core.training import EpochEvent, FailedEvent, FinishedEvent, LogEvent, StepEvent
-
-        if isinstance(event, StepEvent):
-            self._pending.append(event)
-            now = time.perf_counter()
-            if now - self._last_emit >= 1.0 / STEP_BATCH_HZ:
-                self._flush()
-                self._last_emit = now
-            return
-        self._flush()
-        if isinstance(event, EpochEvent):
-            self.epoch.emit(event)
-        elif isinstance(event, LogEvent):
-            self.log.emit(event.level, event.message)
-        elif isinstance(event, FinishedEvent):
-            self.finished.emit(event)
-        elif isinstance(event, FailedEvent):
-            self.failed.emit(event)
-
-    def _flush(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self.steps.emit(batch)
 
 
 class TrainJob(Job):
-    """A training run on its own thread, with pause / resume / stop through a StopToken."""
+    """A training run in its own process, watched by a thread; pause / resume / stop."""
 
     steps = Signal(object)
     epoch = Signal(object)
@@ -217,12 +300,11 @@ class TrainJob(Job):
     def __init__(self, algorithm: str, dataset: Any, split: Any, *,
                  algo_overrides: dict[str, Any] | None = None, train: dict[str, Any] | None = None,
                  run_dir: Path | None = None, parent: QObject | None = None) -> None:
-        from core.training import StopToken
-
-        self.token = StopToken()
         worker = TrainWorker(algorithm, dataset, split, algo_overrides=dict(algo_overrides or {}),
-                             train=dict(train or {}), run_dir=run_dir, stop=self.token)
+                             train=dict(train or {}), run_dir=run_dir)
         super().__init__(worker, f"train-{algorithm}", parent)
+        self._control = worker.control
+        self._paused = False
         self.run_dir = run_dir
         worker.steps.connect(self._on_steps)
         worker.epoch.connect(self._on_epoch)
@@ -232,18 +314,22 @@ class TrainJob(Job):
         worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def stop(self) -> None:
-        self.token.cancel()
+        """Cancel: the trainer ends within one meta-step and writes its run folder."""
+        self._control.put("cancel")
+        self._paused = False
         super().stop()
 
     def pause(self) -> None:
-        self.token.pause()
+        self._control.put("pause")
+        self._paused = True
 
     def resume(self) -> None:
-        self.token.resume()
+        self._control.put("resume")
+        self._paused = False
 
     @property
     def paused(self) -> bool:
-        return self.token.paused
+        return self._paused
 
     @Slot(object)
     def _on_steps(self, events: list) -> None:

@@ -137,3 +137,12 @@ def test_closed_form_baseline_runs_without_meta_steps(data, tmp_path):
     assert summary["status"] == "finished" and summary["steps"] == 0
     assert np.isfinite(summary["test"]["10"]["mae"])
     assert Run.open(tmp_path / "b").has_weights
+
+
+def test_max_steps_ends_training_mid_epoch_with_a_validation(data):
+    dataset, split = data
+    events = []
+    summary = Trainer("fomaml", dataset, split, train={**FAST, "epochs": 5, "max_steps": 3},
+                      callback=events.append).run()
+    assert summary["status"] == "finished" and summary["steps"] == 3
+    assert [type(e).__name__ for e in events].count("EpochEvent") == 1

@@ -82,7 +82,7 @@ class GlobalMean(ClosedFormBaseline):
 # ------------------------------------------------------------------------------- item bias
 @dataclass
 class ItemBiasConfig(AlgorithmConfig):
-    item_shrinkage: float = param(10.0, "Pseudo-count pulling a rarely rated item's bias towards "
+    item_shrinkage: float = param(3.0, "Pseudo-count pulling a rarely rated item's bias towards "
                                   "0 (prior strength)", low=0.0, high=1000.0)
 
 
@@ -103,7 +103,7 @@ class ItemBias(ClosedFormBaseline):
 # ------------------------------------------------------------------------------- user + item bias
 @dataclass
 class UserItemBiasConfig(ItemBiasConfig):
-    user_shrinkage: float = param(5.0, "Pseudo-count pulling the new user's bias towards 0; with "
+    user_shrinkage: float = param(3.0, "Pseudo-count pulling the new user's bias towards 0; with "
                                   "few support ratings the bias stays small", low=0.0, high=1000.0)
 
 
@@ -133,8 +133,8 @@ class UserItemBias(ItemBias):
 # ------------------------------------------------------------------------------- MF + fold-in
 @dataclass
 class MFFoldInConfig(AlgorithmConfig):
-    factors: int = param(16, "Latent factors", low=1, high=256)
-    reg: float = param(10.0, "L2 penalty on biases and factors (training and fold-in)", low=1e-4,
+    factors: int = param(8, "Latent factors", low=1, high=256)
+    reg: float = param(3.0, "L2 penalty on biases and factors (training and fold-in)", low=1e-4,
                        high=1e4, log=True)
     iterations: int = param(10, "Alternating least squares sweeps", low=1, high=100)
 
@@ -218,9 +218,11 @@ class MFFoldIn(ClosedFormBaseline):
 class FineTuneConfig(ModelConfig):
     model: str = param("melu", "Network to pretrain: the MeLU preference estimator or the factor "
                        "model", choices=("melu", "factor"))
-    inner_lr: float = param(0.05, "Fine-tuning learning rate on the support set", low=1e-7,
+    inner_lr: float = param(0.1, "Fine-tuning learning rate on the support set", low=1e-7,
                             high=100.0, log=True)
     inner_steps: int = param(5, "Fine-tuning SGD steps on the support set", low=0, high=100)
+    inner_prior: float = param(3.0, "Pull towards the pretrained values while fine-tuning, in "
+                               "pseudo-ratings (as the meta-learners' inner loop)", low=0.0, high=1e3)
 
 
 class FineTune(ModelAlgorithm):
@@ -239,7 +241,7 @@ class FineTune(ModelAlgorithm):
     )
     Config = FineTuneConfig
     scope = "decision"
-    train_defaults = {"epochs": 30, "outer_lr": 0.002, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         items, ratings, mask = support_and_query(batch)

@@ -20,10 +20,12 @@ from .functional import LearningRate, ModelAlgorithm, ModelConfig, gradients, ma
 
 @dataclass
 class MAMLConfig(ModelConfig):
-    inner_lr: float = param(0.5, "Inner-loop (local) learning rate", low=1e-7, high=100.0, log=True)
+    inner_lr: float = param(0.3, "Inner-loop (local) learning rate", low=1e-7, high=100.0, log=True)
     inner_steps: int = param(5, "Inner-loop gradient steps on the support set", low=0, high=50)
-    inner_loss: str = param("mean", "Inner-loop loss: 'mean' squared error, or 'sum' (steps grow "
-                            "with the number of support ratings)", choices=("mean", "sum"))
+    inner_prior: float = param(3.0, "Inner-loop pull towards the meta-learned initial values, "
+                               "in pseudo-ratings: n support ratings are trusted about "
+                               "n / (n + prior). 0 = plain MAML (mean squared error)",
+                               low=0.0, high=1e3)
 
 
 class MAML(ModelAlgorithm):
@@ -38,7 +40,7 @@ class MAML(ModelAlgorithm):
         "MeLU network the decision layers and the feature embeddings adapt."
     )
     Config = MAMLConfig
-    train_defaults = {"epochs": 60, "outer_lr": 0.01, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
 
     @property
     def second_order(self) -> bool:
@@ -48,7 +50,7 @@ class MAML(ModelAlgorithm):
         with torch.enable_grad():
             loss = maml_outer_loss(
                 self.model, self.params, self.adapted_names, self.inner_lr(), batch,
-                self.inner_steps(None), second_order=self.second_order, sum_loss=self.sum_loss,
+                self.inner_steps(None), second_order=self.second_order, prior=self.inner_prior,
             )
             objective = self.objective(loss, self.params, batch)
             return loss.detach(), gradients(objective, self.meta_parameters())
@@ -71,7 +73,7 @@ class FOMAML(MAML):
 @dataclass
 class MeLUConfig(MAMLConfig):
     model: str = param("melu", "Network: the MeLU preference estimator", choices=("melu",))
-    inner_lr: float = param(0.05, "Local learning rate (the paper's alpha)", low=1e-7, high=100.0, log=True)
+    inner_lr: float = param(0.2, "Local learning rate (the paper's alpha)", low=1e-7, high=100.0, log=True)
     inner_steps: int = param(3, "Local updates per task", low=0, high=50)
     first_order: bool = param(False, "Drop the second-order terms of the outer gradient")
 
@@ -99,12 +101,12 @@ class MeLU(MAML):
     scope = "decision"
     presets = {
         "paper": {
-            "inner_lr": 5e-6, "inner_steps": 1, "embedding_dim": 32, "hidden": 64, "layers": 2,
-            "use_item_id": False, "warm_start": False,
+            "inner_lr": 5e-6, "inner_steps": 1, "inner_prior": 0.0, "embedding_dim": 32,
+            "hidden": 64, "layers": 2, "use_item_id": False, "warm_start": False, "item_reg": 0.0,
             "train": {"outer_lr": 5e-5, "meta_batch_size": 32, "epochs": 20},
         },
     }
-    train_defaults = {"epochs": 40, "outer_lr": 0.002, "meta_batch_size": 32}
+    train_defaults = {"epochs": 20, "outer_lr": 0.003, "meta_batch_size": 32}
 
     @property
     def second_order(self) -> bool:
@@ -113,7 +115,7 @@ class MeLU(MAML):
 
 @dataclass
 class MetaSGDConfig(MAMLConfig):
-    inner_lr: float = param(0.5, "Initial value of every per-parameter inner learning rate",
+    inner_lr: float = param(0.3, "Initial value of every per-parameter inner learning rate",
                             low=1e-7, high=100.0, log=True)
     first_order: bool = param(False, "Drop the second-order terms of the outer gradient (the "
                               "learning rates still receive gradients)")

@@ -56,7 +56,7 @@ class ProtoRec(ModelAlgorithm):
         "adaptation time (instant), trained end-to-end on query loss."
     )
     Config = ProtoConfig
-    train_defaults = {"epochs": 60, "outer_lr": 0.01, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
 
     def __init__(
         self, config: ProtoConfig, dataset: RatingsDataset, features: FeatureTables, device: torch.device

@@ -14,26 +14,30 @@ from .functional import (
     gradients,
     inner_loop,
     mean_over_tasks,
-    support_and_query,
     task_losses,
 )
 
 
 @dataclass
 class ReptileConfig(ModelConfig):
-    inner_lr: float = param(0.5, "Inner-loop learning rate", low=1e-7, high=100.0, log=True)
+    inner_lr: float = param(0.3, "Inner-loop learning rate", low=1e-7, high=100.0, log=True)
     inner_steps: int = param(5, "Inner-loop gradient steps per task", low=1, high=50)
+    inner_prior: float = param(3.0, "Inner-loop pull towards the initial values, in "
+                               "pseudo-ratings (see MAML)", low=0.0, high=1e3)
 
 
 class Reptile(ModelAlgorithm):
     """Reptile's meta-gradient for the adapted parameters is ``(theta - mean_b phi_b) /
-    (inner_lr * steps)``, where ``phi_b`` are task ``b``'s weights after ``steps`` SGD steps on
-    all its sampled ratings (support and query: Reptile has no held-out set). Scaling by the
-    step size makes it equal the average gradient for one step, so the outer optimizer and
-    gradient clipping see gradient-sized numbers.
+    (inner_lr * steps)``, where ``phi_b`` are task ``b``'s weights after ``steps`` gradient steps
+    on its support set. Scaling by the step size makes it equal the average support gradient for
+    one step, so the outer optimizer and gradient clipping see gradient-sized numbers.
 
-    Meta-only parameters (item tables, shared by all tasks, no per-task copy) get the gradient
-    of the task loss at the adapted weights, averaged over tasks, as in first-order MAML.
+    Meta-only parameters (item tables, shared by all tasks, with no per-task copy to move
+    towards) get the gradient of the query loss at the adapted weights, as in first-order MAML.
+    Training them on the ratings the adapted weights were just fitted to (support and query,
+    plain Reptile's data) fits them to post-adaptation training data: on the built-in MovieLens
+    that drove validation MAE at K=5 from 0.717 to 0.75 within 20 epochs; with held-out query
+    ratings it stays at 0.716.
     """
 
     name = "reptile"
@@ -41,27 +45,29 @@ class Reptile(ModelAlgorithm):
     family = "meta"
     description = (
         "Reptile (Nichol et al., 2018): a first-order meta-learner that trains a copy of the "
-        "model on each user's ratings for a few steps and moves the initial values towards the "
-        "adapted ones. No held-out loss and no second derivatives: the cheapest meta-learner."
+        "model on each user's support ratings for a few steps and moves the initial values "
+        "towards the adapted ones; the shared item parameters learn from the query loss. No "
+        "second derivatives: the cheapest meta-learner."
     )
     Config = ReptileConfig
-    train_defaults = {"epochs": 60, "outer_lr": 0.01, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        items, ratings, mask = support_and_query(batch)
         names, steps, lr = self.adapted_names, self.inner_steps(None), self.inner_lr()
         with torch.enable_grad():
             fast, _ = inner_loop(
-                self.model, self.detached(), names, lr, batch.user_features, items, ratings, mask,
-                steps, create_graph=False, track_losses=False,
+                self.model, self.detached(), names, lr, batch.user_features, batch.support_items,
+                batch.support_ratings, batch.support_mask, steps, create_graph=False,
+                track_losses=False, prior=self.inner_prior,
             )
-            # Loss at the adapted weights with the shared parameters attached for their gradient.
+            # Query loss at the adapted weights, shared parameters attached for their gradient.
             at_adapted = {**self.params, **{n: fast[n].detach() for n in names}}
-            loss = mean_over_tasks(task_losses(self.model(at_adapted, batch.user_features, items), ratings, mask), mask)
+            pred = self.model(at_adapted, batch.user_features, batch.query_items)
+            loss = mean_over_tasks(task_losses(pred, batch.query_ratings, batch.query_mask), batch.query_mask)
             shared = {k: v for k, v in self.params.items() if k not in names}
             grads = gradients(self.objective(loss, at_adapted, batch), shared)
-        # A task without ratings does not move (phi_b = theta) and is not counted.
-        n_tasks = mask.any(1).sum().clamp_min(1)
+        # A task without support ratings does not move (phi_b = theta) and is not counted.
+        n_tasks = batch.support_mask.any(1).sum().clamp_min(1)
         for n in names:
             moved = (self.params[n].detach() - fast[n].detach()).sum(0)
             grads[n] = moved / n_tasks / (lr * steps)

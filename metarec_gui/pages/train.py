@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -156,6 +157,10 @@ class TrainPage(QWidget):
         self.progress_text = QLabel("Ready.")
         self.validation_text = QLabel()
         self.validation_text.setObjectName("muted")
+        for label in (self.progress_text, self.validation_text):
+            # Text changes many times a second: never let it re-layout (and repaint) the plot.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            label.setMinimumHeight(label.fontMetrics().height() + 2)
         self.result_text = QLabel()
         self.result_text.setWordWrap(True)
         self.result_text.setOpenExternalLinks(False)
