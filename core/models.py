@@ -35,6 +35,17 @@ def _per_task_rows(table: torch.Tensor, idx: torch.Tensor, batched: bool) -> tor
     return table[tasks, idx]
 
 
+def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """x [B, N, in] -> [B, N, out] with shared ([out, in]) or per-task ([B, out, in]) weights,
+    bias fused into the matrix product (one kernel, not two, per layer)."""
+    if w.dim() == 3:
+        bias = b.unsqueeze(1) if b.dim() == 2 else b.expand(x.shape[0], 1, -1)
+        return torch.baddbmm(bias, x, w.mT)
+    if b.dim() == 2:  # shared weight, per-task bias
+        return torch.baddbmm(b.unsqueeze(1), x, w.mT.expand(x.shape[0], -1, -1))
+    return torch.addmm(b, x.flatten(0, 1), w.mT).view(*x.shape[:2], -1)
+
+
 def _uniform(shape: tuple[int, ...], bound: float) -> torch.Tensor:
     return (torch.rand(shape) * 2 - 1) * bound
 
@@ -84,16 +95,16 @@ class FunctionalModel:
         return self.forward(params, user_features, items)
 
     def item_penalty(self, params: Params, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean over rated positions of the squared norm of the items' own parameters (id
-        embedding, bias): the per-occurrence L2 of SGD matrix factorisation, so frequently rated
-        items are not penalised more than rarely rated ones relative to their data."""
+        """Per task [B], the mean over rated positions of the squared norm of the items' own
+        parameters (id embedding or factors, bias): the per-occurrence L2 of SGD matrix
+        factorisation, so an item's penalty grows with its data as its loss terms do."""
         m = mask.to(params["mu"].dtype)
         total = torch.zeros_like(m)
         for name in self.item_tables:
             if name in params:
                 rows = params[name][items]
                 total = total + (rows**2 if rows.dim() == items.dim() else (rows**2).sum(-1))
-        return (total * m).sum() / m.sum().clamp_min(1.0)
+        return (total * m).sum(1) / m.sum(1).clamp_min(1.0)
 
     # ------------------------------------------------------------ shared pieces
     def _genre_mean(self, params: Params, name: str, items: torch.Tensor) -> torch.Tensor:
@@ -173,8 +184,7 @@ class PreferenceEstimator(FunctionalModel):
             parts.append(u.unsqueeze(1).expand(-1, items.shape[1], -1))
         x = torch.cat(parts, dim=-1)  # [B, N, width]
         for i, name in enumerate(self.layer_names):
-            w, b = params[f"{name}.weight"], params[f"{name}.bias"]
-            x = x @ w.mT + (b.unsqueeze(-2) if batched(params, f"{name}.bias") else b)
+            x = _linear(x, params[f"{name}.weight"], params[f"{name}.bias"])
             if i < len(self.layer_names) - 1:
                 x = torch.relu(x)
         return x.squeeze(-1) + params["mu"] + params["item_bias"][items]

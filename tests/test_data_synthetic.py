@@ -125,3 +125,5 @@ def test_invalid_settings():
         make_synthetic(SyntheticConfig(ratings_per_user=(0, 10)))
     with pytest.raises(DatasetError, match="n_users"):
         make_synthetic(SyntheticConfig(n_users=0))
+    with pytest.raises(DatasetError, match="too large for the ground-truth matrix"):
+        make_synthetic(SyntheticConfig(n_users=1_000_000, n_items=1_000_000))

@@ -87,7 +87,7 @@ def test_item_penalty_is_the_mean_squared_norm_over_rated_positions(features):
     items = torch.tensor([[1, 2, 3]])
     mask = torch.tensor([[True, True, False]])
     expected = sum(float(params["item_factors"][i].pow(2).sum()) + i**2 for i in (1, 2)) / 2
-    assert float(model.item_penalty(params, items, mask)) == pytest.approx(expected, rel=1e-5)
+    assert model.item_penalty(params, items, mask).tolist() == pytest.approx([expected], rel=1e-5)
 
 
 def test_build_model_by_name(features):

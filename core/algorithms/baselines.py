@@ -14,13 +14,15 @@ import torch
 
 from ..data import RatingsDataset
 from ..tasks import FeatureTables, TaskBatch
-from .base import Adapted, Algorithm, AlgorithmConfig, masked_mse, param
+from .base import Adapted, Algorithm, AlgorithmConfig, param
 from .functional import (
     ModelAlgorithm,
     ModelConfig,
     bias_statistics,
     gradients,
+    mean_over_tasks,
     support_and_query,
+    task_losses,
 )
 
 
@@ -246,5 +248,6 @@ class FineTune(ModelAlgorithm):
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         items, ratings, mask = support_and_query(batch)
         with torch.enable_grad():
-            loss = masked_mse(self.model(self.params, batch.user_features, items), ratings, mask)
+            pred = self.model(self.params, batch.user_features, items)
+            loss = mean_over_tasks(task_losses(pred, ratings, mask), mask)
             return loss.detach(), gradients(self.objective(loss, self.params, batch), self.params)

@@ -39,11 +39,11 @@ class RatingScale:
         lo, hi = float(values.min()), float(values.max())
         if len(values) < 2:
             return cls(lo, max(hi, lo + 1.0), 1.0)
-        diffs = np.diff(values)
-        step = float(np.round(diffs.min(), 6))
-        # Allow 0.5 steps on a 1..5 scale where the data happens to use them.
-        if np.allclose(values / step, np.round(values / step), atol=1e-6):
-            return cls(lo, hi, step)
+        # The step is the largest grid every rating lies on: gcd of the offsets from the minimum.
+        offsets = np.round((values - lo) * 1e6).astype(np.int64)
+        step = float(np.gcd.reduce(offsets)) / 1e6
+        if step >= 0.01:
+            return cls(lo, hi, round(step, 6))
         return cls(lo, hi, 0.0)
 
     @property
@@ -372,6 +372,7 @@ def build_dataset(
     header_lines: int = 1,
     item_path: str | Path | None = None,
     truth: np.ndarray | None = None,
+    item_header_lines: int = 1,
 ) -> RatingsDataset:
     """Validate raw columns and build a :class:`RatingsDataset`.
 
@@ -451,11 +452,11 @@ def build_dataset(
     rating_sorted = rating[order].astype(np.float32)
     ts_sorted = timestamp[order] if timestamp is not None else None
 
-    item_table = _item_table(items, item_ids, path=item_path)
+    item_table = _item_table(items, item_ids, path=item_path, header_lines=item_header_lines)
     user_table = None
     user_features = None
     if users is not None:
-        user_table = _user_table(users, user_ids)
+        user_table = _user_table(users, user_ids, path=path)
         user_features = _user_features(user_table)
 
     names, offsets, index = _genre_csr(item_table["genres"])
@@ -480,7 +481,9 @@ def build_dataset(
     )
 
 
-def _item_table(items: pd.DataFrame | None, item_ids: np.ndarray, *, path) -> pd.DataFrame:
+def _item_table(
+    items: pd.DataFrame | None, item_ids: np.ndarray, *, path, header_lines: int = 1
+) -> pd.DataFrame:
     """One row per dense item, in dense order, with title, genres and year filled in."""
     base = pd.DataFrame({"item_id": item_ids})
     if items is None:
@@ -491,7 +494,10 @@ def _item_table(items: pd.DataFrame | None, item_ids: np.ndarray, *, path) -> pd
     if "item_id" not in items.columns:
         raise ColumnError("item table has no item id column", path=path)
     items = items.copy()
-    items["item_id"] = _ids(items["item_id"], path=str(path), column="item_id", line_of=lambda r: r + 2)
+    shown = str(path) if path is not None else "item table"
+    items["item_id"] = _ids(
+        items["item_id"], path=shown, column="item_id", line_of=lambda r: r + header_lines + 1
+    )
     items = items.drop_duplicates("item_id", keep="last")
     if items["item_id"].dtype != np.asarray(item_ids).dtype:
         if np.asarray(item_ids).dtype.kind in "iu":
@@ -522,9 +528,9 @@ def _item_table(items: pd.DataFrame | None, item_ids: np.ndarray, *, path) -> pd
     return table.reset_index(drop=True)
 
 
-def _user_table(users: pd.DataFrame, user_ids: np.ndarray) -> pd.DataFrame:
+def _user_table(users: pd.DataFrame, user_ids: np.ndarray, path=None) -> pd.DataFrame:
     if "user_id" not in users.columns:
-        raise ColumnError("user table has no user id column")
+        raise ColumnError("user table has no user id column", path=path)
     users = users.drop_duplicates("user_id", keep="last").copy()
     if np.asarray(user_ids).dtype.kind in "iu":
         users["user_id"] = pd.to_numeric(users["user_id"], errors="coerce")

@@ -71,7 +71,7 @@ class DatasetSpec:
         if not path.exists():
             hint = "built-in datasets: " + ", ".join(BUILTINS) + "; or 'synthetic'"
             raise FormatError("file or folder not found", path=path, hint=hint)
-        if path.is_dir() or path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        if path.is_dir() or path.suffix.lower() == ".zip":
             return cls("movielens", path=str(path))
         if mapping is None and path.name in KEY_FILES.values():
             # The key file of a MovieLens folder was chosen: load the whole folder.
@@ -249,7 +249,7 @@ def describe_source(path: str | Path) -> str:
     if not p.exists():
         return "Not found"
     try:
-        if p.is_dir() or zipfile.is_zipfile(p):
+        if p.is_dir() or p.suffix.lower() == ".zip":
             layout = find_layout(p)
             what = "Folder" if p.is_dir() else "Zip archive"
             return (

@@ -263,6 +263,7 @@ def _build(
             path=key.shown,
             header_lines=header_lines,
             item_path=item_src.shown if item_src else None,
+            item_header_lines=1 if layout.kind == "csv" else 0,
         )
 
 

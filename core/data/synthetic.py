@@ -35,6 +35,9 @@ _NOUNS = [
 ]  # fmt: skip
 
 
+MAX_TRUTH_CELLS = 100_000_000  # users x items: the float32 truth matrix is kept in memory
+
+
 @dataclass
 class SyntheticConfig:
     """Size, structure and noise of a synthetic dataset. The same config gives the same data.
@@ -70,6 +73,11 @@ class SyntheticConfig:
             problems.append(f"invalid rating scale {self.scale}")
         if self.noise < 0 or self.personal < 0:
             problems.append("noise and personal must not be negative")
+        if self.n_users * self.n_items > MAX_TRUTH_CELLS:
+            problems.append(
+                f"{self.n_users:,} users x {self.n_items:,} items is too large for the ground-truth "
+                f"matrix (at most {MAX_TRUTH_CELLS:,} cells, {MAX_TRUTH_CELLS * 4 / 1e9:.1f} GB)"
+            )
         if problems:
             raise DatasetError("invalid synthetic settings: " + "; ".join(problems))
 
@@ -129,11 +137,6 @@ def make_synthetic(config: SyntheticConfig | None = None) -> RatingsDataset:
     taste = centers[cluster] + cfg.personal * rng.normal(0.0, 1.0, (n_users, n_genres))
     user_bias = rng.normal(0.0, 0.3, n_users)
 
-    # True preference on the scale (continuous, before noise and rounding).
-    affinity = taste @ (member / member.sum(axis=1, keepdims=True)).T
-    z = affinity + user_bias[:, None] + item_bias[None, :]
-    truth = scale.min + scale.span / (1.0 + np.exp(-(1.2 * z + 0.4)))
-
     # Which items each user rates: popularity (power law) and a mild pull towards liked items.
     lo, hi = min(cfg.ratings_per_user[0], n_items), min(cfg.ratings_per_user[1], n_items)
     counts = np.floor(np.exp(rng.uniform(np.log(lo), np.log(hi + 1), n_users))).astype(np.int64)
@@ -141,21 +144,29 @@ def make_synthetic(config: SyntheticConfig | None = None) -> RatingsDataset:
     popularity = np.log(np.arange(1, n_items + 1, dtype=np.float64) ** -0.8)[
         rng.permutation(n_items)
     ]
-    user_parts, item_parts = [], []
+    # The true preference on the scale (continuous, before noise and rounding), computed a block
+    # of users at a time so that only the float32 result is ever held for all users.
+    genre_share = (member / member.sum(axis=1, keepdims=True)).T
+    truth = np.empty((n_users, n_items), dtype=np.float32)
+    user_parts, item_parts, truth_parts = [], [], []
     chunk = max(1, 4_000_000 // n_items)
     for start in range(0, n_users, chunk):
         stop = min(n_users, start + chunk)
-        keys = popularity[None, :] + 0.5 * z[start:stop] + rng.gumbel(size=(stop - start, n_items))
+        z = taste[start:stop] @ genre_share + user_bias[start:stop, None] + item_bias[None, :]
+        block = scale.min + scale.span / (1.0 + np.exp(-(1.2 * z + 0.4)))
+        truth[start:stop] = block
+        keys = popularity[None, :] + 0.5 * z + rng.gumbel(size=(stop - start, n_items))
         ranked = np.argsort(-keys, axis=1)
         take = np.arange(n_items)[None, :] < counts[start:stop, None]
         r, c = np.nonzero(take)
         user_parts.append(r + start)
         item_parts.append(ranked[r, c])
+        truth_parts.append(block[r, ranked[r, c]])
     users = np.concatenate(user_parts)
     items = np.concatenate(item_parts)
 
     sd = cfg.noise * scale.span / 4.0
-    observed = truth[users, items] + rng.normal(0.0, sd, len(users))
+    observed = np.concatenate(truth_parts) + rng.normal(0.0, sd, len(users))
     if scale.step > 0:
         observed = scale.min + np.round((observed - scale.min) / scale.step) * scale.step
     observed = np.clip(observed, scale.min, scale.max)
@@ -193,7 +204,7 @@ def make_synthetic(config: SyntheticConfig | None = None) -> RatingsDataset:
         users=user_table,
         scale=scale,
         header_lines=0,
-        truth=truth[:, rated_items].astype(np.float32),
+        truth=truth if len(rated_items) == n_items else truth[:, rated_items],
     )
     if not cfg.cluster_as_feature:
         dataset.user_features = None
