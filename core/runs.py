@@ -145,19 +145,7 @@ class Run:
 
     def read_metrics(self) -> pd.DataFrame:
         """metrics.csv as a DataFrame; a half-written last line (a live run) is ignored."""
-        file = self.path / "metrics.csv"
-        try:
-            text = file.read_text()
-        except FileNotFoundError:
-            return pd.DataFrame(columns=METRIC_COLUMNS)
-        if not text.endswith("\n"):
-            text = text[: text.rfind("\n") + 1]
-        lines = text.splitlines()
-        good = [ln for ln in lines[1:] if ln.count(",") == len(METRIC_COLUMNS) - 1]
-        frame = pd.read_csv(io.StringIO("\n".join([",".join(METRIC_COLUMNS), *good]) + "\n"))
-        for col in METRIC_COLUMNS[1:]:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce")
-        return frame
+        return MetricsTail(self).poll()
 
     # ------------------------------------------------------------ writing
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
@@ -244,3 +232,43 @@ def load_algorithm(run: Run | str | Path, dataset, device: str = "cpu"):
     except (KeyError, RuntimeError) as exc:
         raise RunError(f"{run.weights_path}: weights do not fit this algorithm ({exc})") from None
     return algorithm
+
+
+class MetricsTail:
+    """Follow a run's metrics.csv as another process appends to it (``tail -f`` for runs).
+
+    ``poll()`` returns only the complete rows written since the last call; a half-written last
+    line waits for its newline, and a file that shrank (a run restarted in the same folder) is
+    read again from the top.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self._offset = 0
+        self._rest = ""
+        self._header_seen = False
+
+    def poll(self) -> pd.DataFrame:
+        file = self.run.path / "metrics.csv"
+        try:
+            size = file.stat().st_size
+            if size < self._offset:
+                self._offset, self._rest, self._header_seen = 0, "", False
+            with open(file, encoding="utf-8", errors="replace") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+                self._offset = f.tell()
+        except FileNotFoundError:
+            return pd.DataFrame(columns=METRIC_COLUMNS)
+        text = self._rest + chunk
+        cut = text.rfind("\n") + 1
+        self._rest = text[cut:]
+        lines = text[:cut].splitlines()
+        if not self._header_seen and lines:
+            lines = lines[1:]
+            self._header_seen = True
+        good = [ln for ln in lines if ln.count(",") == len(METRIC_COLUMNS) - 1]
+        frame = pd.read_csv(io.StringIO("\n".join([",".join(METRIC_COLUMNS), *good]) + "\n"))
+        for col in METRIC_COLUMNS[1:]:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+        return frame

@@ -74,3 +74,23 @@ def test_atomic_write_keeps_old_file_when_serialisation_fails(tmp_path):
     with pytest.raises(TypeError):
         atomic_write_json(target, {"a": object()})
     assert target.read_text().strip().startswith("{") and '"a": 1' in target.read_text()
+
+
+def test_metrics_tail_follows_a_growing_file(tmp_path):
+    from core.runs import MetricsTail
+
+    run = Run.create(tmp_path / "r", {"algorithm": "maml"})
+    tail = MetricsTail(run)
+    assert tail.poll().empty
+    run.append_metrics([{"kind": "step", "step": 1, "epoch": 1, "loss": 0.5}])
+    with open(run.path / "metrics.csv", "a") as f:
+        f.write("step,2,1,0.2,0.4")  # half a line
+    assert tail.poll()["step"].tolist() == [1]
+    with open(run.path / "metrics.csv", "a") as f:
+        f.write(",,,,\n")  # the writer finishes the line
+    new = tail.poll()
+    assert new["step"].tolist() == [2] and new["loss"].tolist() == [0.4]
+    assert tail.poll().empty
+    # The folder is reused by a new run: the file shrinks and is read from the top.
+    (run.path / "metrics.csv").write_text(",".join(METRIC_COLUMNS) + "\nstep,1,1,0.1,0.9,,,,\n")
+    assert tail.poll()["loss"].tolist() == [0.9]
