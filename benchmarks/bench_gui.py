@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -150,7 +152,7 @@ def bench_stall(seconds: float) -> list[dict]:
         probe.setInterval(10)
         last = [0.0]
 
-        def tick() -> None:
+        def tick(gaps=gaps, clock=clock, last=last) -> None:  # noqa: ANN001
             now = clock.nsecsElapsed() / 1e6
             gaps.append(now - last[0])
             last[0] = now
@@ -173,7 +175,10 @@ def bench_stall(seconds: float) -> list[dict]:
         redraws = page.plot.redraw_count - redraws0
         elapsed = clock.nsecsElapsed() / 1e9
         gaps = gaps[1:]
+        at = np.cumsum(gaps) / 1000
         results.append({
+            "long_gaps_at_s": [(round(float(t), 2), round(g)) for t, g in zip(at, gaps, strict=True)
+                               if g > 50][:20],
             "scenario": title,
             "seconds": round(elapsed, 1),
             "steps": points,

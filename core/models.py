@@ -3,11 +3,12 @@ any subset of the parameters per task.
 
 A model is ``forward(params, user_features, items) -> ratings``. A parameter in ``params`` either
 has its declared shape (shared by all tasks) or carries a leading task dimension ``[B, ...]`` (a
-per-task copy made by the inner loop). The forward pass uses broadcasting ``matmul`` and batched
-lookups that handle both, so the inner loop for a whole batch of tasks is one forward and one
+per-task copy made by the inner loop). The forward pass uses batched matrix products and lookups
+that handle both, so the inner loop for a whole batch of tasks is one forward and one
 ``autograd.grad`` on stacked per-task tensors: task ``b``'s loss only depends on copy ``b``, so the
-gradient of the summed loss with respect to the stack is the stack of per-task gradients. This is
-what ``torch.func.vmap(grad(...))`` computes, without its per-call overhead on small CPU ops.
+gradient of the summed loss with respect to the stack is the stack of per-task gradients (what
+``torch.func.vmap(grad(...))`` would give), and ``create_graph=True`` makes it differentiable for
+second-order MAML with nothing more than plain autograd.
 
 Per-item tables (item-id embeddings and item biases) are never adapted: a task's support and query
 items are disjoint, so changing a support item's row cannot change a query prediction.

@@ -248,3 +248,17 @@ def test_mf_fold_in_beats_item_biases_on_training_users(data):
         pred = algo.predict(algo.adapt(batch), batch, batch.query_items)
         mse[name] = float(((pred - batch.query_ratings) ** 2 * batch.query_mask).sum() / batch.query_mask.sum())
     assert mse["mf"] < mse["bias"]
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_data_without_genres_or_years_works(tiny, name):
+    dataset, _ = tiny
+    assert dataset.item_features.n_genres == 0
+    algo = make_baseline(name, tiny)
+    batch = new_user_batch(np.array([0, 1]), np.array([5.0, 4.0]), np.array([2]))
+    if algo.trainable:
+        trained = dataclasses.replace(batch, query_ratings=torch.tensor([[4.0]]))
+        loss, grads = algo.meta_gradients(trained)
+        assert torch.isfinite(loss) and all(torch.isfinite(g).all() for g in grads.values())
+    pred = algo.predict(algo.adapt(batch), batch, batch.query_items)
+    assert pred.shape == (1, 1) and torch.isfinite(pred).all()

@@ -44,8 +44,8 @@ def gradients(loss: torch.Tensor, params: dict[str, torch.Tensor]) -> dict[str, 
 
 
 def support_and_query(batch: TaskBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Items, ratings and mask of all of each task's sampled ratings (for methods that have no
-    held-out set during training: Reptile, supervised pretraining)."""
+    """Items, ratings and mask of all of each task's sampled ratings (supervised pretraining,
+    the item penalty)."""
     return (
         torch.cat([batch.support_items, batch.query_items], 1),
         torch.cat([batch.support_ratings, batch.query_ratings], 1),
@@ -96,7 +96,7 @@ def inner_loop(
     fast = task_copies(params, names, items.shape[0])
     n = mask.sum(1).to(ratings.dtype)
     data_weight = n / (n + prior).clamp_min(1e-12)  # [B]
-    pull = 2 * prior / (n + prior).clamp_min(1e-12)  # [B]: the prior's gradient is pull * (theta_b - theta)
+    pull = 2 * prior / (n + prior).clamp_min(1e-12)  # [B]: prior gradient = pull * (theta_b - theta)
     update = {
         k: _Update(fast[k], lr[k] if isinstance(lr, dict) else float(lr), pull, prior > 0, create_graph)
         for k in names

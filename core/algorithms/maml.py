@@ -37,7 +37,8 @@ class MAML(ModelAlgorithm):
         "gradient steps on a new user's ratings turn into a good personal model. Exact gradients "
         "through the inner steps (second order), so each meta-step costs about three times a "
         "first-order one. With the factor model the user's bias and factor vector adapt; with the "
-        "MeLU network the decision layers and the feature embeddings adapt."
+        "MeLU network the decision layers and the feature embeddings adapt. The inner loss pulls "
+        "towards the initial values (inner_prior pseudo-ratings); inner_prior 0 is the original."
     )
     Config = MAMLConfig
     train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
@@ -61,8 +62,9 @@ class FOMAML(MAML):
     title = "First-order MAML"
     description = (
         "MAML without the second-order terms: the query-loss gradient at the adapted parameters "
-        "is applied to the initial values. Cheaper and often as accurate when inner steps are "
-        "few; the meta-only parameters still learn through the adapted predictions."
+        "is applied to the initial values. About a third of MAML's cost per step, and as "
+        "accurate on the built-in data; the meta-only parameters still learn through the "
+        "adapted predictions."
     )
 
     @property
@@ -83,9 +85,11 @@ class MeLU(MAML):
     layers adapt per user and the item and user embeddings are learned globally.
 
     The paper's settings (preset ``paper``: local lr 5e-6, global lr 5e-5, one local step,
-    32-dim embeddings, 64-64 decision layers, 20 epochs) are known to be too small to adapt
-    anything: with a 5e-6 step the "personalised" model is the global model to six digits
-    (reported by several reimplementations). The defaults here take larger local steps.
+    32-dim embeddings, 64-64 decision layers, 20 epochs, batch 32) are known to be too small:
+    on the built-in MovieLens the local update moves predictions by at most 4e-5 stars (support
+    loss 1.33358 -> 1.33356), and 20 epochs at 5e-5 leave the network close to its random
+    initialisation (validation MAE 0.98, worse than the global mean's 0.89). The defaults take
+    larger local steps with the inner prior, and start from the training means.
     """
 
     name = "melu"
@@ -94,8 +98,8 @@ class MeLU(MAML):
         "MeLU (Lee et al., KDD 2019): the MAML recipe on an embeddings -> MLP preference "
         "estimator, where only the decision layers are updated locally for each user and the "
         "embeddings are learned globally. The paper's learning rates (preset 'paper': local 5e-6, "
-        "global 5e-5, one local step) are known to be too small to personalise anything; the "
-        "defaults use larger local steps."
+        "global 5e-5, one local step) are known to be too small: the local update barely moves "
+        "a prediction (4e-5 stars on the built-in data). The defaults take larger local steps."
     )
     Config = MeLUConfig
     scope = "decision"
@@ -130,7 +134,7 @@ class MetaSGD(MAML):
     description = (
         "Meta-SGD (Li et al., 2017): like MAML, but every adapted weight has its own learned inner "
         "learning rate, so the size and direction of the personalisation step are meta-learned "
-        "too. Doubles the adapted-parameter count; usually needs fewer inner steps."
+        "too. Doubles the meta-parameters of the adapted part."
     )
     Config = MetaSGDConfig
 

@@ -21,8 +21,8 @@ from .functional import ModelAlgorithm, gradients, mean_over_tasks, task_losses
 
 @dataclass
 class ProtoConfig(AlgorithmConfig):
-    model: str = param("factor", "Item encoder: factor model item vectors (id + genres + year)",
-                       choices=("factor",))
+    model: str = param("factor", "Item encoder: the factor model's item vectors (genres + year, "
+                       "plus an item-id vector with use_item_id)", choices=("factor",))
     factors: int = param(32, "Size of item embeddings and of the user prototype", low=1, high=512)
     use_item_id: bool = param(False, "Item embeddings include an item-id vector (else genres and "
                               "year only, which generalise better on small data)")
@@ -30,7 +30,7 @@ class ProtoConfig(AlgorithmConfig):
                              "towards the learned prior (meta-learned)", low=1e-3, high=1e3, log=True)
     warm_start: bool = param(True, "Start the global mean and item biases from the training "
                              "ratings (fit)")
-    item_reg: float = param(0.0, "L2 penalty on the item factors and biases of the items in each "
+    item_reg: float = param(0.3, "L2 penalty on the item factors and biases of the items in each "
                             "batch (per rating)", low=0.0, high=100.0)
 
 

@@ -183,8 +183,11 @@ class LossPlot(QWidget):
         for col, (name, label) in enumerate(metrics):
             p = self.graphics.addPlot(row=1, col=col)
             p.setTitle(label)
-            p.setXLink(self.loss_plot)
+            # Same x range as the loss plot (not setXLink: pyqtgraph maps linked ranges by screen
+            # position, which shifts side-by-side plots).
+            p.enableAutoRange(axis=pg.ViewBox.XAxis, enable=False)
             self.metric_plots[name] = p
+        self.loss_plot.sigXRangeChanged.connect(self._sync_x)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         # Grids as GridItems inside the views: PlotItem.showGrid() makes every axis repaint its
@@ -192,6 +195,7 @@ class LossPlot(QWidget):
         self._grids = []
         for p in self._all_plots():
             grid = pg.GridItem(textPen=None)
+            grid.setTickSpacing(x=[None, None], y=[None, None])
             grid.setZValue(-10)
             p.addItem(grid, ignoreBounds=True)
             self._grids.append(grid)
@@ -436,21 +440,31 @@ class LossPlot(QWidget):
             p.setLabel("bottom", text, color=theme().plot_foreground())
 
     # ------------------------------------------------------------------ drawing
+    @Slot(object, object)
+    def _sync_x(self, _view: Any, x_range: Any) -> None:
+        for p in self.metric_plots.values():
+            p.setXRange(float(x_range[0]), float(x_range[1]), padding=0)
+
     def _all_plots(self) -> list[pg.PlotItem]:
         return [self.loss_plot, *self.metric_plots.values()]
 
     def _curve(self, plot: pg.PlotItem, pen: Any, name: str | None) -> pg.PlotDataItem:
-        item = pg.PlotDataItem(pen=pen, name=name, connect="finite")
+        # One min/max pair per pixel column at most ('peak' keeps the extremes): drawing cost stays
+        # flat however many points a run has (pyqtgraph's default keeps 5 per pixel).
+        # Set after addItem: PlotItem.addItem() imposes the plot's own (off) downsampling mode.
+        item = pg.PlotDataItem(pen=pen, name=name, connect="finite", autoDownsampleFactor=1.0)
+        plot.addItem(item)
         item.setClipToView(True)
         item.setDownsampling(auto=True, method="peak")
-        plot.addItem(item)
         return item
 
     def _pens(self, color_index: int) -> tuple[Any, Any]:
+        """Faint raw line, solid smoothed line; both 1 px: wider antialiased pens are stroked
+        point by point by the raster engine (a 2 px line cost 150-500 ms per redraw)."""
         color = theme().run_color(color_index)
         faint = QColor(color)
-        faint.setAlpha(70)
-        return pg.mkPen(faint, width=1), pg.mkPen(color, width=2)
+        faint.setAlpha(60)
+        return pg.mkPen(faint, width=1), pg.mkPen(color, width=1)
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
