@@ -109,11 +109,6 @@ def bench_stall(seconds: float) -> list[dict]:
 
     tmp = tempfile.mkdtemp()
     os.environ["METAREC_WORKSPACE"] = f"{tmp}/ws"
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
-    if os.environ.get("BENCH_THREADS"):
-        import torch
-        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     app = create_app([])
     theme().apply()
     app.setStyleSheet(STYLE_SHEET)
@@ -205,7 +200,7 @@ def main() -> None:
         _child_launch()
         return
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    launch = bench_launch(args.runs) if args.runs else {"runs": [], "summary": {k: {"median": 0, "max": 0} for k in ("imported", "exposed", "dataset_shown", "pages_ready")}}
+    launch = bench_launch(args.runs)
     stall = bench_stall(args.seconds)
     import pyqtgraph
     import PySide6

@@ -85,6 +85,10 @@ class Job(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        # QThread.finished is emitted from the thread *before* it has fully returned (it still
+        # deletes the worker after); wait for that moment so the job (and its QThread) can be
+        # deleted safely by whoever handles ``ended``. This wait lasts microseconds.
+        self.thread.wait(5000)
         _JOBS.discard(self)
         self.ended.emit()
 
