@@ -227,11 +227,23 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     ks = [int(k) for k in args.k.split(",")]
     table = evaluate_run(run, dataset, split, ks, role=args.role, algorithm=algorithm,
                          recompute=args.recompute)
+    steps = None
+    if args.inner_steps:
+        from .evaluation import inner_steps_curve
+
+        counts = [int(s) for s in args.inner_steps.split(",")]
+        steps = inner_steps_curve(algorithm, dataset, split, counts, k=args.steps_k, role=args.role)
     if args.json:
-        print(json.dumps({"run": str(run.path), "algorithm": run.config["algorithm"],
-                          "role": args.role, "metrics": table}, indent=2))
-    else:
-        print(format_table(table, f"{run.config.get('title', run.name)} on {args.role} users"))
+        out = {"run": str(run.path), "algorithm": run.config["algorithm"], "role": args.role,
+               "metrics": table}
+        if steps is not None:
+            out["inner_steps"] = steps.to_dict("records")
+        print(json.dumps(out, indent=2))
+        return
+    print(format_table(table, f"{run.config.get('title', run.name)} on {args.role} users"))
+    if steps is not None:
+        print(f"\nInner steps at K = {args.steps_k}:")
+        print(steps[["steps", "mae", "rmse", "ndcg3"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -359,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--role", default="test", choices=["test", "val"])
     s.add_argument("--device", default="cpu")
     s.add_argument("--recompute", action="store_true", help="ignore the cached evaluation")
+    s.add_argument("--inner-steps", help="also an inner-steps curve, e.g. 0,1,2,5,10")
+    s.add_argument("--steps-k", type=int, default=10, help="support size K for --inner-steps")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_evaluate)
 

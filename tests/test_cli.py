@@ -47,9 +47,11 @@ def test_train_evaluate_recommend_predict_compare(tmp_path, capsys):
                  "-q"]) == 0
     capsys.readouterr()
 
-    assert main(["evaluate", str(maml), "--k", "1,5", "--json"]) == 0
+    assert main(["evaluate", str(maml), "--k", "1,5", "--json", "--inner-steps", "0,3"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["metrics"]) == {"1", "5"} and report["metrics"]["5"]["mae"] > 0
+    zero, three = report["inner_steps"]
+    assert (zero["steps"], three["steps"]) == (0, 3) and three["mae"] != zero["mae"]
 
     dataset = load_dataset(SYNTH)
     raw = dataset.item_ids
