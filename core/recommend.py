@@ -67,9 +67,17 @@ class Recommender:
         return adapted_scores.float().cpu().numpy(), base_scores.float().cpu().numpy(), losses
 
     def recommend(
-        self, ratings: Mapping[int, float], top: int = 20, steps: int | None = None
+        self,
+        ratings: Mapping[int, float],
+        top: int = 20,
+        steps: int | None = None,
+        min_ratings: int = 10,
     ) -> Recommendation:
-        """Top-``top`` items for a user who rated ``ratings`` (dense item index -> rating)."""
+        """Top-``top`` items for a user who rated ``ratings`` (dense item index -> rating).
+
+        Only items with at least ``min_ratings`` ratings in the dataset are candidates: an item
+        seen twice has an unreliable bias and features-only description, and would otherwise
+        top lists on noise (0 = the whole catalogue, as the evaluation protocol ranks)."""
         items = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
         values = np.fromiter(ratings.values(), dtype=np.float32, count=len(ratings))
         if len(items) and (items.min() < 0 or items.max() >= self.dataset.n_items):
@@ -78,7 +86,11 @@ class Recommender:
         scores, base, losses = self._scores(batch, steps)
         scores[items] = -np.inf
         base[items] = -np.inf
-        n_candidates = self.dataset.n_items - len(items)
+        if min_ratings > 0:
+            rare = self.dataset.ratings_per_item < min_ratings
+            scores[rare] = -np.inf
+            base[rare] = -np.inf
+        n_candidates = int(np.isfinite(scores).sum())
         top = max(0, min(top, n_candidates))
         base_order = np.argsort(-base, kind="stable")
         base_rank = np.empty(self.dataset.n_items, dtype=np.int64)

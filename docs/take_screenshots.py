@@ -1,13 +1,14 @@
 """Reproduce the screenshots in docs/ from the real app (a real window, e.g. under Xvfb).
 
-    xvfb-run -s "-screen 0 1440x900x24" .venv/bin/python docs/take_screenshots.py
-    xvfb-run -s "-screen 0 1440x900x24" .venv/bin/python docs/take_screenshots.py train --dark
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python docs/take_screenshots.py
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python docs/take_screenshots.py compare --dark
 
 Each page is a *scene*: a function that brings the window into a realistic state and returns
 when it is ready to grab. Add a page by writing ``scene_<name>(shot)`` and listing it in
 ``SCENES``; ``shot.wait_for(signal)`` / ``shot.wait_until(predicate)`` keep the event loop
-running while the app works. Settings and the workspace live in a temporary folder, so the
-shots never depend on (or change) the user's own.
+running while the app works; ``shot.trained_run(name)`` meta-trains an algorithm with its
+default settings (seconds each) into the workspace, as the Train page would. Settings and the
+workspace live in a temporary folder, so the shots never depend on (or change) the user's own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +47,7 @@ class Shot:
         self.window.start()
         self.wait_for(self.window.pagesReady, 60)
         self.wait_until(lambda: self.window.state.dataset is not None, 60)
+        self.runs: dict[str, Path] = {}
 
     def wait_for(self, signal, timeout_s: float = 60) -> None:  # noqa: ANN001
         from PySide6.QtCore import QEventLoop, QTimer
@@ -69,13 +72,44 @@ class Shot:
             self.app.processEvents()
             time.sleep(0.02)
 
+    def idle_training(self) -> None:
+        """Wait for a run of the Train page to end (it would compete for the CPU)."""
+        page = self.window.page("train")
+        if getattr(page, "is_training", lambda: False)():
+            self.wait_for(page.runEnded, 300)
+
+    def trained_run(self, algorithm: str) -> Path:
+        """A finished run of ``algorithm`` with its default settings on the loaded dataset and
+        split, trained once per session into the workspace (as the Train page names it)."""
+        if algorithm in self.runs:
+            return self.runs[algorithm]
+        from core.training import Trainer
+        from metarec_gui.pages.train import run_folder
+
+        self.idle_training()
+        state = self.window.state
+        folder = run_folder(state.runs_dir(), algorithm)
+        result: dict = {}
+        trainer = Trainer(algorithm, state.dataset, state.split, run_dir=folder, train={"device": state.device})
+        thread = threading.Thread(target=lambda: result.update(trainer.run()), daemon=True)
+        thread.start()
+        self.wait_until(lambda: not thread.is_alive(), 600)
+        if result.get("status") != "finished":
+            raise RuntimeError(f"training {algorithm} ended {result.get('status')}: {result.get('error')}")
+        print(f"trained {algorithm} → {folder.name}")
+        state.add_session_run(folder)
+        self.runs[algorithm] = folder
+        return folder
+
     def save(self, path: Path) -> None:
         self.settle()
         screen = self.window.screen()
         pixmap = screen.grabWindow(self.window.winId()) if screen else self.window.grab()
         if pixmap.isNull() or pixmap.width() < 10:
             pixmap = self.window.grab()
-        pixmap.save(str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not pixmap.save(str(path)):
+            raise OSError(f"could not write {path}")
         print(f"saved {path} ({pixmap.width()}x{pixmap.height()})")
 
 
@@ -87,22 +121,97 @@ def scene_data(shot: Shot) -> None:
 
 
 def scene_train(shot: Shot) -> None:
-    """Two MAML runs of the session: one finished, one in progress with live curves."""
+    """Two MAML runs of the session with the default hyperparameters: one finished (all defaults),
+    and one in progress (another seed, more epochs, no early stopping), its live curves over the
+    first's."""
     w = shot.window
     w.show_page("train")
     page = w.train_page
     page.set_algorithm("maml")
-    page.train_form.set_values({"epochs": 3, "final_test": False})
+    ended: list[tuple[str, str]] = []
+    page.runEnded.connect(lambda status, folder: ended.append((status, folder)))
     page.start()
-    shot.wait_for(page.runEnded, 300)
-    page.algo_form.set_values({"inner_steps": 2})
-    page.train_form.set_values({"epochs": 30})
+    shot.wait_until(lambda: bool(ended), 300)
+    if ended[0][0] == "finished" and ended[0][1]:
+        shot.runs.setdefault("maml", Path(ended[0][1]))  # the Cold-start and Compare scenes use it
+    page.train_form.set_values({"seed": 1, "epochs": 40, "patience": 0})
     page.start()
-    shot.wait_until(lambda: page.plot.epoch_count(page.run_key) >= 3, 600)
+    shot.wait_until(lambda: page.plot.epoch_count(page.run_key) >= 12, 600)
     w.log_panel.show()
 
 
-SCENES: dict[str, Callable[[Shot], None]] = {"data": scene_data, "train": scene_train}
+# A new user who loves Star Wars and Alien but not romance.
+SCI_FI_FAN: tuple[tuple[str, int, float], ...] = (
+    ("Star Wars: Episode IV - A New Hope", 1977, 5.0),
+    ("Star Wars: Episode V - The Empire Strikes Back", 1980, 5.0),
+    ("Alien", 1979, 4.5),
+    ("Titanic", 1997, 1.0),
+    ("Notebook, The", 2004, 1.0),
+)
+
+
+def find_item(dataset, title: str, year: int) -> int:  # noqa: ANN001
+    """The dense id of the item with exactly this title and year."""
+    from core.recommend import search_items
+
+    found = search_items(dataset, title, limit=20)
+    match = found[(found["title"] == title) & (found["year"] == year)]
+    if match.empty:
+        raise LookupError(f"{title} ({year}) is not in {dataset.name}")
+    return int(match["item"].iloc[0])
+
+
+def scene_coldstart(shot: Shot) -> None:
+    """A default MAML run adapted to a new sci-fi fan's five ratings, beside the un-adapted list."""
+    run = shot.trained_run("maml")
+    w = shot.window
+    w.show_page("coldstart")
+    w.log_panel.hide()
+    page = w.page("coldstart")
+    page.new_profile()
+    if page.run is None or page.run.path.resolve() != run.resolve():
+        page.last_recommendation = None
+        if not page.picker.select_path(run):
+            raise RuntimeError(f"the run picker does not list {run}")
+        shot.wait_until(lambda: page.last_recommendation is not None, 120)
+    dataset = w.state.dataset
+    ratings = {find_item(dataset, title, year): value for title, year, value in SCI_FI_FAN}
+    page.last_recommendation = None
+    for item, value in ratings.items():
+        page.set_rating(item, value)
+    shot.wait_until(lambda: page.last_recommendation is not None and len(page.ratings) == len(ratings), 120)
+    page.save_profile_as("Sci-fi fan")
+    page.finder.setCurrentIndex(2)  # "My ratings"
+    shot.wait_until(lambda: not page.banner.isVisible(), 30)  # "Saved profile …" goes after 5 s
+    adapted, plain = page.adapted_table.items(), page.unadapted_table.items()
+    print(f"cold-start: {len(set(adapted) - set(plain))} of the top {len(adapted)} are new after adapting")
+
+
+def scene_compare(shot: Shot) -> None:
+    """Default runs of four meta-learners; three selected with their K-shot curves beside the
+    closed-form baselines (dashed, fitted by the page)."""
+    runs = [shot.trained_run(name) for name in ("maml", "melu", "proto", "reptile")]
+    shot.idle_training()
+    w = shot.window
+    w.show_page("compare")
+    w.log_panel.hide()
+    page = w.page("compare")
+    page.refresh()
+    page.select_paths(runs[:3])
+    page.baselines_check.setChecked(True)
+    page.tabs.setCurrentIndex(1)
+    shown = []
+    page.kshotShown.connect(lambda: shown.append(True))
+    page.compute_kshot()
+    shot.wait_until(lambda: bool(shown), 600)
+
+
+SCENES: dict[str, Callable[[Shot], None]] = {
+    "data": scene_data,
+    "train": scene_train,
+    "coldstart": scene_coldstart,
+    "compare": scene_compare,
+}
 
 
 def main() -> None:
@@ -110,7 +219,7 @@ def main() -> None:
     parser.add_argument("scenes", nargs="*", default=list(SCENES), help="pages to shoot")
     parser.add_argument("--dark", action="store_true", help="dark palette")
     parser.add_argument("--out", default=str(ROOT / "docs"))
-    parser.add_argument("--size", default="1360x860", help="window size WxH")
+    parser.add_argument("--size", default="1440x900", help="window size WxH")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     shot = Shot(args.dark, size)  # type: ignore[arg-type]

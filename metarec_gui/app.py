@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QStackedWidget,
+    QToolButton,
     QWidget,
 )
 
@@ -131,8 +133,18 @@ class MainWindow(QMainWindow):
         self.job_bar.setMaximumHeight(14)
         self.job_bar.setTextVisible(False)
         self.job_bar.setVisible(False)
+        self.watch_button = QToolButton()  # runs followed live (File > Watch run…)
+        self.watch_button.setAutoRaise(True)
+        self.watch_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.watch_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.watch_menu = QMenu(self)
+        self.watch_menu.aboutToShow.connect(self._fill_watch_menu)
+        self.watch_button.setMenu(self.watch_menu)
+        self.watch_button.setVisible(False)
+        self._watcher_connected = False
         bar = self.statusBar()
         bar.addWidget(self.dataset_label, 1)
+        bar.addWidget(self.watch_button)
         bar.addPermanentWidget(self.job_label)
         bar.addPermanentWidget(self.job_bar)
         bar.addPermanentWidget(self.device_label)
@@ -150,6 +162,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._add(file_menu, "&Open dataset…", self.open_dataset, QKeySequence.StandardKey.Open)
         self._add(file_menu, "Open &run…", self.open_run, "Ctrl+Shift+O")
+        self._add(file_menu, "&Watch run…", self.watch_run, "Ctrl+Shift+W")
         file_menu.addSeparator()
         self._add(file_menu, "Change &workspace…", self.change_workspace)
         self._add(file_menu, "Show workspace folder", self.show_workspace)
@@ -293,6 +306,7 @@ class MainWindow(QMainWindow):
             # 0.3-0.6 s now and then while training events stream in.
             gc.collect()
             gc.freeze()
+            self._connect_watcher()
             self.pagesReady.emit()
             return
         self._build_page(missing[0])
@@ -352,11 +366,18 @@ class MainWindow(QMainWindow):
             self.open_run_folder(Path(path))
 
     def open_run_folder(self, path: Path) -> bool:
+        """Add a run to the session and show it on Compare; a run still running is watched."""
         from core.runs import Run, RunError
 
         try:
-            run = Run.open(path)
+            run = Run.open(Path(path).resolve())
             status = run.status
+            train = self._pages.get("train")
+            own = (train is not None and getattr(train, "is_training", lambda: False)()
+                   and Path(str(train.run_key)).resolve() == run.path)
+            if status == "running" and not own:  # written by another process: follow it
+                self._connect_watcher()
+                self.state.watcher.watch(run.path)
         except RunError as exc:
             QMessageBox.warning(self, "Not a run", str(exc))
             return False
@@ -367,6 +388,67 @@ class MainWindow(QMainWindow):
         if hasattr(page, "select_paths"):
             page.select_paths([run.path])
         return True
+
+    @Slot()
+    def watch_run(self) -> None:
+        """File > Watch run: follow a run folder that another process is writing."""
+        start = str(self.state.settings.value("watch/last_dir", str(self.state.runs_dir())))
+        path = QFileDialog.getExistingDirectory(self, "Watch run folder", start)
+        if path:
+            self.state.settings.setValue("watch/last_dir", str(Path(path).parent))
+            self.watch_run_folder(Path(path))
+
+    def watch_run_folder(self, path: Path) -> bool:
+        """Follow the run at ``path`` live: its curves on the Train page (and on Compare when
+        selected there), its status in the status bar."""
+        from core.runs import RunError
+
+        self._connect_watcher()
+        try:
+            self.state.watcher.watch(path)
+        except RunError as exc:
+            QMessageBox.warning(self, "Not a run", f"{exc}\n\nChoose the folder that holds "
+                                "config.json and metrics.csv (the --out folder of metarec train).")
+            return False
+        self.show_page("train")
+        return True
+
+    def _connect_watcher(self) -> None:
+        if self._watcher_connected:
+            return
+        self._watcher_connected = True
+        self.state.watcher.changed.connect(self._on_watch_changed)
+        self._on_watch_changed()
+
+    @Slot()
+    def _on_watch_changed(self) -> None:
+        watcher = self.state.watcher
+        text = watcher.describe()
+        self.watch_button.setVisible(bool(text))
+        self.watch_button.setText(text)
+        self.watch_button.setToolTip("\n".join(w.describe() for w in watcher.watches())
+                                     + "\n\nClick to stop watching a run.")
+
+    @Slot()
+    def _fill_watch_menu(self) -> None:
+        self.watch_menu.clear()
+        watcher = self.state.watcher
+        for watch in watcher.watches():
+            info = self.watch_menu.addAction(watch.describe())
+            info.setEnabled(False)
+            compare = self.watch_menu.addAction(f"Show {watch.name} on Compare")
+            compare.triggered.connect(lambda _c=False, p=watch.run.path: self._show_on_compare(p))
+            stop = self.watch_menu.addAction(f"Stop watching {watch.name}")
+            stop.triggered.connect(lambda _c=False, k=watch.key: watcher.stop(k))
+            self.watch_menu.addSeparator()
+        if len(watcher.watches()) > 1:
+            self.watch_menu.addAction("Stop watching all", watcher.stop_all)
+
+    def _show_on_compare(self, path: Path) -> None:
+        self.show_page("compare")
+        page = self.page("compare")
+        if hasattr(page, "select_paths"):
+            page.select_paths([path])
 
     @Slot()
     def change_workspace(self) -> None:
@@ -460,6 +542,8 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self._save_settings()
+        if self._watcher_connected:
+            self.state.watcher.shutdown()
         for page in self._pages.values():
             shutdown = getattr(page, "shutdown", None)
             if callable(shutdown):

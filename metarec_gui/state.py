@@ -20,6 +20,7 @@ class AppState(QObject):
     splitChanged = Signal(object)  # ColdStartSplit
     runsChanged = Signal()  # a run was added, finished or deleted in the workspace
     runFinished = Signal(str)  # path of a run that just finished (this session)
+    runWeightsChanged = Signal(str)  # path of a watched run whose weights.pt appeared or changed
     logMessage = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
     jobChanged = Signal(str)  # description of the running job, '' when idle
     deviceChanged = Signal(str)
@@ -36,6 +37,7 @@ class AppState(QObject):
         self.session_runs: list[Path] = []
         self._workspace = Path(str(self.settings.value("workspace", str(default_workspace()))))
         self._jobs: dict[str, tuple[str, int, int]] = {}  # key -> (text, done, total)
+        self._watcher = None
 
     # ------------------------------------------------------------------ workspace
     @property
@@ -86,6 +88,15 @@ class AppState(QObject):
     def add_session_run(self, path: Path) -> None:
         self.session_runs.append(Path(path))
         self.runsChanged.emit()
+
+    @property
+    def watcher(self):  # noqa: ANN201 - RunWatcher, imported on first use
+        """The runs this session follows live (``metarec_gui.watch.RunWatcher``)."""
+        if self._watcher is None:
+            from .watch import RunWatcher
+
+            self._watcher = RunWatcher(self, parent=self)
+        return self._watcher
 
     def log(self, text: str, level: str = "info") -> None:
         self.logMessage.emit(level, text)

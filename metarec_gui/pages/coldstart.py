@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QMessageBox,
@@ -56,6 +55,8 @@ from ..widgets.frame_model import (
     Column,
     FrameModel,
     FrameSortProxy,
+    Row,
+    fit_columns_once,
     fmt_genres,
     fmt_number,
 )
@@ -146,6 +147,7 @@ class ColdStartPage(QWidget):
         state.datasetChanged.connect(self._on_dataset)
         state.splitChanged.connect(self._on_split)
         state.runFinished.connect(self._on_run_finished)
+        state.runWeightsChanged.connect(self._on_run_weights)
         theme().changed.connect(self._restyle)
         self._restyle()
         self._on_dataset(state.dataset)
@@ -404,12 +406,7 @@ class ColdStartPage(QWidget):
         view.verticalHeader().setVisible(False)
         view.verticalHeader().setDefaultSectionSize(22)
         view.setSortingEnabled(sortable)
-        header = view.horizontalHeader()
-        source = model.sourceModel() if hasattr(model, "sourceModel") else model
-        for i, col in enumerate(source.columns):
-            header.setSectionResizeMode(
-                i, QHeaderView.ResizeMode.Stretch if col.key == stretch else QHeaderView.ResizeMode.ResizeToContents
-            )
+        fit_columns_once(view, stretch)  # thousands of rows: don't re-measure on each update
         return view
 
     # ================================================================== state changes
@@ -448,6 +445,11 @@ class ColdStartPage(QWidget):
     def _on_run_finished(self, path: str) -> None:
         if self.run is None:
             self.picker.select_path(path)
+
+    def _on_run_weights(self, path: str) -> None:
+        """A watched run saved new weights: reload it if it is the run in use."""
+        if self.run is not None and str(self.run.path.resolve()) == path:
+            self.load_run(self.run)
 
     def _on_run_selected(self, run: Run | None) -> None:
         if run is None:
@@ -713,7 +715,7 @@ class ColdStartPage(QWidget):
         self.heldoutShown.emit()
 
     @staticmethod
-    def _error_color(row: pd.Series) -> QColor | None:
+    def _error_color(row: Row) -> QColor | None:
         err = row.get("error")
         if err is None or pd.isna(err):
             return None

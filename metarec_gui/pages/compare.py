@@ -50,10 +50,12 @@ from ..widgets.export import CHART_FILTER
 from ..widgets.frame_model import (
     CENTER,
     NUMERIC,
+    RESIZE_ROWS,
     ROW_ROLE,
     Column,
     FrameModel,
     FrameSortProxy,
+    Row,
     export_view_csv,
     fmt_number,
 )
@@ -142,6 +144,7 @@ class ComparePage(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
+        header.setResizeContentsPrecision(RESIZE_ROWS)
         for i, col in enumerate(self.model.columns):
             header.setSectionResizeMode(
                 i, QHeaderView.ResizeMode.Stretch if col.key == "hyper" else QHeaderView.ResizeMode.ResizeToContents
@@ -175,6 +178,9 @@ class ComparePage(QWidget):
         layout.addWidget(split)
 
         state.runsChanged.connect(self.refresh)
+        state.watcher.rowsArrived.connect(self._on_watch_rows)
+        state.watcher.rowsReset.connect(self._on_watch_reset)
+        state.watcher.labelChanged.connect(self._on_watch_label)
         state.datasetChanged.connect(self._on_dataset)
         state.splitChanged.connect(lambda _s: self._splits.clear())
         theme().changed.connect(self._recolor)
@@ -326,14 +332,16 @@ class ComparePage(QWidget):
             if key not in selected:
                 self.curves.remove_run(key)
         for path in selected:
-            row = self._row_of(path)
-            label = f"{row['algorithm']} · {row['name']}" if row is not None else Path(path).name
+            watch = self.state.watcher.get(path)
+            if watch is not None:  # followed live: its rows so far, then rowsArrived
+                watch.data().show(self.curves, path, self._curve_label(path))
+                continue
             try:
                 metrics = Run(Path(path)).read_metrics()
             except (OSError, RunError, ValueError) as exc:
                 self.state.log(f"Compare: cannot read the metrics of {path}: {exc}", "warning")
                 continue
-            self.curves.set_metrics_frame(path, metrics, label=label)
+            self.curves.set_metrics_frame(path, metrics, label=self._curve_label(path))
         self._colors = {path: self.curves.run_color(path) for path in selected if self.curves.has_run(path)}
         self.model.set_row_background(None)  # repaint the colour swatches
         n = len(selected)
@@ -342,6 +350,24 @@ class ComparePage(QWidget):
             if n else "Select runs (Ctrl/Shift-click) to overlay their curves and compare them below."
         )
 
+    def _curve_label(self, path: str) -> str:
+        row = self._row_of(path)
+        label = f"{row['algorithm']} · {row['name']}" if row is not None else Path(path).name
+        watch = self.state.watcher.get(path)
+        return f"{label} (watching)" if watch is not None and watch.polling else label
+
+    def _on_watch_rows(self, path: str, chunk: Any) -> None:
+        if self.curves.has_run(path):
+            chunk.feed(self.curves, path)
+
+    def _on_watch_label(self, path: str, _label: str) -> None:
+        if self.curves.has_run(path):
+            self.curves.set_label(path, self._curve_label(path))
+
+    def _on_watch_reset(self, path: str) -> None:
+        if self.curves.has_run(path):
+            self._sync_curves()
+
     def _recolor(self) -> None:
         self._colors = {p: self.curves.run_color(p) for p in self.curves.runs()}
         for key in self.kshot.series_keys():
@@ -349,20 +375,20 @@ class ComparePage(QWidget):
                 series = self.kshot._series[key]
                 self.kshot.set_series(key, series.label, self._colors[key], series.frame, dashed=series.dashed)
 
-    def _swatch_color(self, row: pd.Series) -> QIcon | None:
+    def _swatch_color(self, row: Row) -> QIcon | None:
         color = self._colors.get(row.get("path"))
         return None if color is None else _swatch_icon(color.name())
 
     @staticmethod
-    def _reason_tip(row: pd.Series) -> str | None:
+    def _reason_tip(row: Row) -> str | None:
         return row.get("reason") or None
 
     @staticmethod
-    def _reason_color(row: pd.Series) -> QColor | None:
+    def _reason_color(row: Row) -> QColor | None:
         return QColor(theme().muted()) if row.get("reason") else None
 
     @staticmethod
-    def _status_color(row: pd.Series) -> QColor | None:
+    def _status_color(row: Row) -> QColor | None:
         status = row.get("status")
         if status == "failed" or status == "unreadable":
             return QColor(theme().level_color("error"))

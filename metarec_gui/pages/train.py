@@ -161,6 +161,10 @@ class TrainPage(QWidget):
             # Text changes many times a second: never let it re-layout (and repaint) the plot.
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             label.setMinimumHeight(label.fontMetrics().height() + 2)
+        self.watch_text = QLabel()  # runs followed live (File > Watch run…)
+        self.watch_text.setObjectName("muted")
+        self.watch_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.watch_text.setVisible(False)
         self.result_text = QLabel()
         self.result_text.setWordWrap(True)
         self.result_text.setOpenExternalLinks(False)
@@ -179,6 +183,7 @@ class TrainPage(QWidget):
         controls.setColumnStretch(3, 1)
         controls.addWidget(self.progress_text, 1, 0, 1, 5)
         controls.addWidget(self.validation_text, 2, 0, 1, 5)
+        controls.addWidget(self.watch_text, 3, 0, 1, 5)
 
         self.plot = LossPlot()
         right = QWidget()
@@ -200,6 +205,15 @@ class TrainPage(QWidget):
         self._set_running(False)
         state.datasetChanged.connect(self._update_start_enabled)
         self._update_start_enabled()
+        watcher = state.watcher  # runs followed live (File > Watch run…): curves here too
+        watcher.watchStarted.connect(self._on_watch_started)
+        watcher.rowsArrived.connect(self._on_watch_rows)
+        watcher.rowsReset.connect(self._on_watch_reset)
+        watcher.labelChanged.connect(self._on_watch_label)
+        watcher.changed.connect(self._on_watch_changed)
+        for watch in watcher.watches():
+            self._on_watch_started(watch.key)
+        self._on_watch_changed()
         self._devices_job = FunctionJob(_list_devices, name="devices", parent=self)
         self._devices_job.succeeded.connect(self._on_devices)
         self._devices_job.failed.connect(
@@ -512,14 +526,49 @@ class TrainPage(QWidget):
 
     @Slot()
     def clear_plot(self) -> None:
-        """Remove every curve except the running one."""
+        """Remove every curve except the running one and those of runs still being watched."""
+        watched = {watch_key(w.key) for w in self.state.watcher.watches() if w.polling}
         for key in self.plot.runs():
-            if key != self.run_key or self.job is None:
+            if (key != self.run_key or self.job is None) and key not in watched:
                 self.plot.remove_run(key)
+
+    # ------------------------------------------------------------------ watched runs
+    @Slot(str)
+    def _on_watch_started(self, path: str) -> None:
+        watch = self.state.watcher.get(path)
+        if watch is not None:
+            watch.data().show(self.plot, watch_key(path), watch.label)
+
+    @Slot(str, object)
+    def _on_watch_rows(self, path: str, chunk: Any) -> None:
+        key = watch_key(path)
+        if self.plot.has_run(key):
+            chunk.feed(self.plot, key)
+
+    @Slot(str)
+    def _on_watch_reset(self, path: str) -> None:
+        self._on_watch_started(path)  # the rows shown so far: none
+
+    @Slot()
+    def _on_watch_changed(self) -> None:
+        watches = self.state.watcher.watches()
+        self.watch_text.setVisible(bool(watches))
+        self.watch_text.setText("   ·   ".join(w.describe() for w in watches))
+
+    @Slot(str, str)
+    def _on_watch_label(self, path: str, label: str) -> None:
+        key = watch_key(path)
+        if self.plot.has_run(key):
+            self.plot.set_label(key, label)
 
     @Slot(str)
     def _open_link(self, url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))
+
+
+def watch_key(path: str) -> str:
+    """The loss-plot key of a watched run (apart from this page's own runs, keyed by folder)."""
+    return f"watch:{path}"
 
 
 def _list_devices() -> list:

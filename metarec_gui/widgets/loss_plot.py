@@ -265,6 +265,9 @@ class LossPlot(QWidget):
             legend.removeItem(run.smooth_item)
             legend.addItem(run.smooth_item, label)
 
+    def label(self, key: str) -> str:
+        return self._runs[key].label
+
     def remove_run(self, key: str) -> None:
         run = self._runs.pop(key, None)
         if run is None:

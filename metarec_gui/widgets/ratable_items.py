@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from .frame_model import (
     CENTER,
     NUMERIC,
+    RESIZE_ROWS,
     ROW_ROLE,
     Column,
     FrameModel,
@@ -142,6 +143,7 @@ class RatableItems(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(22)
         header = self.view.horizontalHeader()
+        header.setResizeContentsPrecision(RESIZE_ROWS)
         header.setHighlightSections(False)
         for i, c in enumerate(self.model.columns):
             header.setSectionResizeMode(

@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
 from .frame_model import (
     CENTER,
     NUMERIC,
+    RESIZE_ROWS,
     ROW_ROLE,
     Column,
     FrameModel,
+    Row,
     fmt_genres,
     fmt_int,
     fmt_number,
@@ -41,7 +43,7 @@ NEW = QColor("#1a73e8")
 SAME = QColor("#80868b")
 
 
-def rank_change_text(row: pd.Series) -> str:
+def rank_change_text(row: Row) -> str:
     """'▲ 3', '▼ 2', '=' or '▲ new' (not in the un-adapted top list) for an adapted row."""
     change = row.get("rank_change")
     if is_missing(change):
@@ -54,21 +56,21 @@ def rank_change_text(row: pd.Series) -> str:
     return "="
 
 
-def _change_color(row: pd.Series) -> QColor | None:
+def _change_color(row: Row) -> QColor | None:
     change = row.get("rank_change")
     if is_missing(change):
         return None
     return UP if change > 0 else DOWN if change < 0 else SAME
 
 
-def _change_tip(row: pd.Series) -> str | None:
+def _change_tip(row: Row) -> str | None:
     base = row.get("base_rank")
     if is_missing(base):
         return None
     return f"Rank {int(row['rank'])} after adapting; rank {int(base)} before"
 
 
-def _title_tip(row: pd.Series) -> str:
+def _title_tip(row: Row) -> str:
     parts = [str(row.get("title", ""))]
     if not is_missing(row.get("year")):
         parts[0] += f" ({int(row['year'])})"
@@ -140,6 +142,7 @@ class RecsTable(QWidget):
         self.view.setWordWrap(False)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.view.horizontalHeader()
+        header.setResizeContentsPrecision(RESIZE_ROWS)
         header.setHighlightSections(False)
         for i, col in enumerate(self.model.columns):
             mode = QHeaderView.ResizeMode.Stretch if col.key in ("title",) else QHeaderView.ResizeMode.ResizeToContents
