@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtWidgets import QApplication
 
 from core.data import RatingScale, build_dataset
 from core.profiles import Profile, save_profile
@@ -107,6 +108,31 @@ def test_new_user_recommendations_adapt_and_skip_rated(qtbot, world, settings_fi
     assert page.loss_curve.getData()[0] is not None
     suggestions = page.suggestions.items()
     assert suggestions and not set(rated) & set(suggestions)
+
+
+def test_recommendation_tables_line_up_and_fit_their_rows(qtbot, world, settings_file):
+    page = open_page(qtbot, make_state(world, settings_file))
+    page.show()
+    with qtbot.waitSignal(page.recommendationsShown, timeout=10000):
+        page.set_rating(0, 5.0)
+    QApplication.processEvents()
+    tables = (page.adapted_table, page.unadapted_table)
+    line = page.fontMetrics().height()
+    for table in tables:
+        assert table.title.height() < 2 * line  # one-line headings, the details in a tooltip
+        assert table.title.toolTip()
+        assert table.model.rowCount() == 10
+        assert not table.view.verticalScrollBar().isVisible()  # all ten rows, no scrolling
+        empty = table.view.viewport().height() - 10 * table.view.verticalHeader().defaultSectionSize()
+        assert 0 <= empty <= 4  # and no empty table area below them
+    tops = [t.view.mapTo(page, QPoint(0, 0)).y() for t in tables]
+    assert tops[0] == tops[1]  # the two lists start at the same height
+    assert page.loss_plot.height() > 200  # the room the rows leave goes to the loss plot
+    page.finder.setCurrentIndex(2)  # "My ratings": a short list, as tall as its rows
+    QApplication.processEvents()
+    view = page.rated.view
+    assert view.height() <= max(view.sizeHint().height(), view.minimumHeight()) + 4
+    assert page.clear_all.geometry().top() - page.rated.geometry().bottom() < 3 * line
 
 
 def test_heldout_slider_changes_support_and_shows_mae(qtbot, world, settings_file):

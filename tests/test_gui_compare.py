@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from core.split import SplitConfig, make_split
 from core.training import Trainer
 from metarec_gui.pages.compare import ComparePage, jaccard
 from metarec_gui.state import AppState
+from metarec_gui.widgets.frame_model import ROW_ROLE
 
 SPLIT = SplitConfig(query_size=5, max_support=10, val_fraction=0.15, test_fraction=0.15)
 
@@ -98,6 +100,51 @@ def test_selecting_two_runs_overlays_two_curves(page, world):
     assert len(colors) == 2
     page.select_paths([ws / "runs" / "melu"])
     assert len(page.curves.runs()) == 1
+
+
+def swatch_colors(page: ComparePage) -> dict[str, str]:
+    """Run path -> colour of the dot painted in the table's swatch column (rows that have one)."""
+    col = [c.key for c in page.model.columns].index("swatch")
+    out = {}
+    for r in range(page.proxy.rowCount()):
+        icon = page.proxy.index(r, col).data(Qt.ItemDataRole.DecorationRole)
+        if icon is not None:
+            path = page.proxy.index(r, 0).data(ROW_ROLE)["path"]
+            out[path] = icon.pixmap(14, 14).toImage().pixelColor(7, 7).name()
+    return out
+
+
+def test_run_colours_stay_the_same_when_reselected(qtbot, page, world):
+    ws = world[0]
+    runs = [ws / "runs" / "fomaml", ws / "runs" / "melu"]
+    keys = [str(p.resolve()) for p in runs]
+    page.baselines_check.setChecked(False)
+    page.select_paths(runs)
+    with qtbot.waitSignal(page.kshotShown, timeout=30000):
+        page.compute_kshot()
+    first = {k: page.curves.run_color(k).name() for k in keys}
+    assert len(set(first.values())) == 2
+    assert {k: page.kshot._series[k].color.name() for k in keys} == first
+    assert {k: c for k, c in swatch_colors(page).items() if k in keys} == first
+
+    page.table.clearSelection()  # everything off, then on again in the other order
+    assert page.curves.runs() == []
+    page.select_paths(runs[1:])
+    page.select_paths(runs)
+    again = {k: page.curves.run_color(k).name() for k in keys}
+    assert again == first  # the curve overlay
+    assert {k: c for k, c in swatch_colors(page).items() if k in keys} == first  # the table dots
+    assert {k: page.kshot._series[k].color.name() for k in keys} == first  # lines already drawn
+    with qtbot.waitSignal(page.kshotShown, timeout=10000):
+        page.compute_kshot()  # from the memory cache, drawn again
+    assert {k: page.kshot._series[k].color.name() for k in keys} == first
+    symbols = {k: page.kshot._series[k].items["mae"].opts["symbol"] for k in keys}
+    assert len(set(symbols.values())) == 2
+    with qtbot.waitSignal(page.topListsShown, timeout=20000):
+        page.compute_top_lists()
+    for table in page.top_tables[:2]:
+        run = next(k for k in keys if table.title.text().endswith(Path(k).name))
+        assert f"color:{first[run]}" in table.title.text()  # the dot before each list's title
 
 
 def test_kshot_computes_in_background_and_is_cached(qtbot, page, world, monkeypatch):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from core.data import RatingScale, build_dataset
 from metarec_gui.widgets.background import Background
@@ -150,6 +151,52 @@ def test_recs_table_rank_change_and_highlight(qtbot):
     assert table.model.index(1, 1).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert table.model.index(0, 1).data(Qt.ItemDataRole.BackgroundRole) is None
     assert table.items() == [3, 1, 7]
+
+
+def test_recs_table_title_stretches_and_rows_fit(qtbot):
+    genres = "Action|Adventure|Comedy|Fantasy|Sci-Fi"
+    frame = pd.DataFrame({
+        "item": range(10), "item_id": range(10), "title": [f"A rather long film title number {i}" for i in range(10)],
+        "genres": [genres] * 10, "year": [1980] * 10, "score": np.linspace(4.5, 4.0, 10), "rank": range(1, 11),
+        "base_rank": range(2, 12), "rank_change": [1] * 10,
+    })
+    table = RecsTable("adapted", "<b>Adapted to you</b> " + "and a long explanation " * 8)
+    qtbot.addWidget(table)
+    table.resize(420, 600)
+    table.show()
+    table.set_frame(frame)
+    QApplication.processEvents()
+    cols = [c.key for c in table.model.columns]
+    header = table.view.horizontalHeader()
+    title, genre = header.sectionSize(cols.index("title")), header.sectionSize(cols.index("genres"))
+    assert title > 1.5 * genre >= 1.5 * 70  # Title takes the room, Genres is elided
+    assert table.model.index(0, cols.index("genres")).data(Qt.ItemDataRole.ToolTipRole) == genres.replace("|", ", ")
+    assert "1980" in table.model.index(0, cols.index("title")).data(Qt.ItemDataRole.ToolTipRole)
+    line = table.fontMetrics().height()
+    assert table.title.height() < 2 * line  # one line, however long (never wrapped)
+    rows = header.height() + 10 * table.view.verticalHeader().defaultSectionSize() + 2 * table.view.frameWidth()
+    assert table.view.height() <= rows + 2 < 600 - 100  # as tall as the rows: no empty table below
+
+
+def test_kshot_chart_legend_is_outside_the_plots(qtbot):
+    chart = KShotChart()
+    qtbot.addWidget(chart)
+    chart.resize(1200, 450)
+    chart.show()
+    frame = pd.DataFrame({"k": [1, 2, 5, 10, 20], "mae": [0.86] * 5, "ndcg3": [0.79] * 5})
+    for n in range(7):
+        chart.set_series(f"s{n}", f"Series number {n} · a run folder name", "#4e79a7", frame, dashed=n > 2)
+    QApplication.processEvents()
+    chart.canvas.ci.layout.activate()
+    legend = chart.legend.sceneBoundingRect()
+    assert legend.height() > 0 and len(chart.legend_labels()) == 7
+    for plot in chart.plots.values():
+        assert not legend.intersects(plot.getViewBox().sceneBoundingRect())
+    assert chart.legend.columnCount > 1  # a row under both plots, not one tall column
+    mae = chart._series["s0"].items["mae"]
+    mae.setVisible(False)  # what a click on its legend sample does ...
+    chart.legend.sigSampleClicked.emit(mae)  # ... and the other plot follows
+    assert not chart._series["s0"].items["ndcg3"].isVisible()
 
 
 def test_kshot_chart_series_and_export(qtbot, tmp_path):

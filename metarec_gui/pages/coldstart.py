@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -100,6 +101,14 @@ def _item_frame(dataset, items: list[int]) -> pd.DataFrame:
         "year": table["year"].to_numpy(),
         "genres": table["genres"].to_numpy(),
     })
+
+
+class _MiniPlot(pg.PlotWidget):
+    """A plot that asks for little height (a PlotWidget's hint is 480 px) and takes the room
+    that the layout has left over."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(360, 170)
 
 
 class ColdStartPage(QWidget):
@@ -211,15 +220,18 @@ class ColdStartPage(QWidget):
             "about your taste (log popularity × spread, Rashid et al. 2002). Rated items drop off."
         ))
         suggest_layout.addWidget(self.suggestions, 1)
-        self.rated = RatableItems(values, empty_text="No ratings yet. Find items under Search or Ask me.")
+        self.rated = RatableItems(
+            values, empty_text="No ratings yet. Find items under Search or Ask me.", fit_rows=True,
+        )
         self.rated.ratingChanged.connect(self.set_rating)
         self.clear_all = QPushButton("Clear all ratings")
         self.clear_all.clicked.connect(self._clear_all_clicked)
         rated_box = QWidget()
         rated_layout = QVBoxLayout(rated_box)
         rated_layout.setContentsMargins(4, 4, 4, 4)
-        rated_layout.addWidget(self.rated, 1)
+        rated_layout.addWidget(self.rated)
         rated_layout.addWidget(self.clear_all, 0, Qt.AlignmentFlag.AlignRight)
+        rated_layout.addStretch(1)  # a few ratings: the list ends at its last row
         search_box = QWidget()
         search_layout = QVBoxLayout(search_box)
         search_layout.setContentsMargins(4, 4, 4, 4)
@@ -256,9 +268,10 @@ class ColdStartPage(QWidget):
         tables.addWidget(self.unadapted_table)
         tables.setChildrenCollapsible(False)
         tables.setSizes([560, 480])
-        self.loss_plot = pg.PlotWidget()
+        # The tables are as tall as their rows (RecsTable); the loss plot takes the rest.
+        tables.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.loss_plot = _MiniPlot()
         self.loss_plot.setMinimumHeight(150)
-        self.loss_plot.setMaximumHeight(200)
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.setMouseEnabled(x=False, y=False)
         self.loss_plot.hideButtons()
@@ -279,8 +292,9 @@ class ColdStartPage(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addLayout(head_row)
         right_layout.addWidget(self.recs_sub)
-        right_layout.addWidget(tables, 1)
-        right_layout.addLayout(bottom)
+        right_layout.addWidget(tables)
+        right_layout.addSpacing(6)
+        right_layout.addLayout(bottom, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -610,9 +624,13 @@ class ColdStartPage(QWidget):
                 "▲/▼ = rank gained/lost against the un-adapted ranking. Items you rated are never listed."
             )
         self.adapted_table.set_title(
-            f"<b>Adapted to you</b> ({n} rating{'s' if n != 1 else ''})" if n else "<b>Adapted</b> (no ratings yet)"
+            f"<b>Adapted to you</b> ({n} rating{'s' if n != 1 else ''})" if n else "<b>Adapted</b> (no ratings yet)",
+            "The run after adapting to your ratings (its inner loop or closed-form fit)",
         )
-        self.unadapted_table.set_title("<b>Un-adapted</b> — population ranking, same for every new user")
+        self.unadapted_table.set_title(
+            "<b>Un-adapted</b> (population ranking)",
+            "The run before adapting: the ranking every new user gets, whatever they rated",
+        )
         self._show_losses(rec.losses)
         steps = max(0, len(rec.losses) - 1)
         info = [f"Adapted in {seconds * 1000:.0f} ms"]

@@ -59,7 +59,7 @@ from ..widgets.frame_model import (
     export_view_csv,
     fmt_number,
 )
-from ..widgets.kshot_chart import KShotChart
+from ..widgets.kshot_chart import MARKERS, KShotChart
 from ..widgets.loss_plot import LossPlot
 from ..widgets.recs_table import RecsTable
 from ..widgets.run_picker import runs_frame, workspace_runs
@@ -100,7 +100,8 @@ class ComparePage(QWidget):
         self.kshot_cache: dict[tuple, pd.DataFrame] = {}  # (run path, split key) -> curve
         self.top_lists: list[tuple[Run, pd.DataFrame]] = []
         self._splits: dict[tuple, Any] = {}
-        self._colors: dict[str, QColor] = {}
+        self._color_slots: dict[str, int] = {}  # run path -> palette index, fixed for the session
+        self._colors: dict[str, QColor] = {}  # run path -> colour of its table swatch
 
         # ---- runs table
         self.k_combo = QComboBox()
@@ -162,7 +163,7 @@ class ComparePage(QWidget):
         top_layout.addWidget(self.hint)
 
         # ---- tabs
-        self.curves = LossPlot(title="Meta-training loss of the selected runs")
+        self.curves = LossPlot(title="Meta-training loss of the selected runs", color_index_of=self.color_slot)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Training curves")
         self.tabs.addTab(self._build_kshot(), "K-shot curves")
@@ -191,7 +192,7 @@ class ComparePage(QWidget):
     def _columns(self) -> list[Column]:
         return [
             Column("swatch", "", lambda _v: "", CENTER, decoration=self._swatch_color,
-                   header_tip="Colour of the run in the charts (selected runs)"),
+                   header_tip="Colour of the run in the charts (selected runs and K-shot curves); kept for the session"),
             Column("name", "Run", tooltip=lambda r: r.get("path")),
             Column("algorithm", "Algorithm", tooltip=lambda r: r.get("family")),
             Column("hyper", "Key hyperparameters", tooltip=lambda r: r.get("hyper_full")),
@@ -342,8 +343,7 @@ class ComparePage(QWidget):
                 self.state.log(f"Compare: cannot read the metrics of {path}: {exc}", "warning")
                 continue
             self.curves.set_metrics_frame(path, metrics, label=self._curve_label(path))
-        self._colors = {path: self.curves.run_color(path) for path in selected if self.curves.has_run(path)}
-        self.model.set_row_background(None)  # repaint the colour swatches
+        self._update_swatches()
         n = len(selected)
         self.hint.setText(
             f"{n} run(s) selected: curves overlaid below; K-shot and top-10 use the selection."
@@ -368,12 +368,34 @@ class ComparePage(QWidget):
         if self.curves.has_run(path):
             self._sync_curves()
 
+    # ================================================================== colours
+    def color_slot(self, path: str) -> int:
+        """The palette index of a run: given on first use and kept for the session, so a run has
+        one colour in the table swatch, the curve overlay, the K-shot chart and the top-10 titles,
+        however often it is deselected and selected again."""
+        if path not in self._color_slots:
+            self._color_slots[path] = len(self._color_slots)
+        return self._color_slots[path]
+
+    def run_color(self, path: str) -> QColor:
+        return theme().run_color(self.color_slot(path))
+
+    def _update_swatches(self) -> None:
+        """Swatches for the runs drawn in a chart: the selected runs and the K-shot series."""
+        shown = [p for p in self.selected_paths() if self.curves.has_run(p)] + self.kshot.series_keys()
+        self._colors = {path: self.run_color(path) for path in shown}
+        self.model.set_row_background(None)  # repaint the colour swatches
+
     def _recolor(self) -> None:
-        self._colors = {p: self.curves.run_color(p) for p in self.curves.runs()}
         for key in self.kshot.series_keys():
-            if key in self._colors:
-                series = self.kshot._series[key]
-                self.kshot.set_series(key, series.label, self._colors[key], series.frame, dashed=series.dashed)
+            series = self.kshot._series[key]
+            self._set_kshot_series(key, series.label, series.frame, series.dashed)
+        self._update_swatches()
+
+    def _set_kshot_series(self, key: str, label: str, frame: pd.DataFrame, dashed: bool) -> None:
+        slot = self.color_slot(key)
+        self.kshot.set_series(key, label, self.run_color(key), frame, dashed=dashed,
+                              marker=MARKERS[slot % len(MARKERS)])
 
     def _swatch_color(self, row: Row) -> QIcon | None:
         color = self._colors.get(row.get("path"))
@@ -432,6 +454,7 @@ class ComparePage(QWidget):
         for key in self.kshot.series_keys():
             if key not in usable:
                 self.kshot.remove_series(key)
+        self._update_swatches()
         jobs = [(Run(Path(p)), False) for p in usable]
         todo = [(run, dashed) for run, dashed in jobs if self._cache_key(run) not in self.kshot_cache]
         if not todo and not with_baselines:
@@ -524,12 +547,11 @@ class ComparePage(QWidget):
         self._show_kshot(jobs + baselines, skipped)
 
     def _show_kshot(self, jobs: list[tuple[Run, bool]], skipped: list[str]) -> None:
-        palette_start = len(self._colors)
         keep = {str(run.path) for run, _ in jobs}
         for key in self.kshot.series_keys():
             if key not in keep:
                 self.kshot.remove_series(key)
-        for i, (run, dashed) in enumerate(jobs):
+        for run, dashed in jobs:
             key = str(run.path)
             frame = self.kshot_cache.get(self._cache_key(run))
             if frame is None:
@@ -538,8 +560,8 @@ class ComparePage(QWidget):
             label = cfg.get("title") or cfg.get("algorithm", run.name)
             if not dashed:
                 label = f"{label} · {run.name}"
-            color = self._colors.get(key) or theme().run_color(palette_start + i)
-            self.kshot.set_series(key, label, color, frame, dashed=dashed)
+            self._set_kshot_series(key, label, frame, dashed)
+        self._update_swatches()
         note = f" ({len(skipped)} selected run(s) skipped: trained on another dataset or without weights)" if skipped else ""
         self.kshot_status.setText(
             f"{len(jobs)} curve(s) on the test users; dashed = baselines; cached in each run folder{note}"
@@ -628,9 +650,9 @@ class ComparePage(QWidget):
         for n, table in enumerate(self.top_tables):
             if n < len(lists):
                 run, frame = lists[n]
-                color = self._colors.get(str(run.path), QColor(theme().plot_foreground()))
+                color = self.run_color(str(run.path))
                 title = run.config.get("title") or run.config.get("algorithm", "")
-                table.set_title(f"<span style='color:{color.name()}'>●</span> <b>{title}</b> · {run.name}")
+                table.set_title(f"<span style='color:{color.name()}'>●</span> <b>{title}</b> · {run.name}", str(run.path))
                 table.set_frame(frame)
                 table.set_highlight(colors)
                 table.setVisible(True)

@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
@@ -310,6 +312,71 @@ def fit_columns_once(view: QTableView, stretch: str) -> None:
         model.modelReset.disconnect(fit)
 
     model.modelReset.connect(fit)
+
+
+class ShareWidth(QObject):
+    """Keep a text column (e.g. Genres) at a share of the room the other fixed columns leave,
+    so that the stretched column (e.g. Title) gets the rest and the most of it.
+
+    The column is ``Interactive``: once the user drags it, its width is theirs. Both elided
+    columns should have tooltips with the full text.
+    """
+
+    def __init__(self, view: QTableView, key: str, stretch: str, share: float = 0.35,
+                 minimum: int = 70, maximum: int = 170) -> None:
+        super().__init__(view)
+        self.view = view
+        keys = [c.key for c in view.model().columns]
+        self.column, self.stretch = keys.index(key), keys.index(stretch)
+        self.share, self.minimum, self.maximum = share, minimum, maximum
+        self.user_sized = False
+        self._fitting = False
+        self._pressed = False  # a mouse button is down on the header: a drag is the user's
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(self.column, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(self.stretch, QHeaderView.ResizeMode.Stretch)
+        header.sectionResized.connect(self._section_resized)
+        view.model().modelReset.connect(self.fit)
+        self._viewport, self._header_viewport = view.viewport(), header.viewport()
+        self._viewport.installEventFilter(self)
+        self._header_viewport.installEventFilter(self)
+        self.fit()
+
+    def fit(self) -> None:
+        if self.user_sized:
+            return
+        header = self.view.horizontalHeader()
+        others = sum(header.sectionSize(i) for i in range(header.count())
+                     if i not in (self.column, self.stretch) and not header.isSectionHidden(i))
+        free = self.view.viewport().width() - others
+        width = int(min(self.maximum, max(self.minimum, free * self.share)))
+        if width != header.sectionSize(self.column):
+            self._fitting = True
+            try:
+                header.resizeSection(self.column, width)
+            finally:
+                self._fitting = False
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
+        kind = event.type()
+        if obj is self._viewport:
+            if kind == QEvent.Type.Resize:
+                self.fit()
+        elif obj is not self._header_viewport:
+            pass
+        elif kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
+            self._pressed = True
+        elif kind == QEvent.Type.MouseButtonRelease:
+            self._pressed = False
+        return False
+
+    def _section_resized(self, index: int, _old: int, _new: int) -> None:
+        if self._fitting or index == self.stretch:
+            return
+        if index == self.column:
+            self.user_sized = self.user_sized or self._pressed  # dragged (or double-clicked) by the user
+        else:
+            self.fit()  # a ResizeToContents column changed with the rows
 
 
 def export_view_csv(model, path: str | Path) -> None:

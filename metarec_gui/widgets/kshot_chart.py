@@ -3,6 +3,8 @@
 Two plots side by side — MAE (lower is better) and nDCG@3 (higher is better) — over a
 logarithmic K axis with ticks at the evaluated K values. Each series keeps its colour (the
 caller passes the same colour it uses for the run's training curves); baselines are dashed.
+One legend for both plots sits in a row below them, so that it never covers a curve; clicking
+an entry's sample hides or shows that series in both plots.
 """
 
 from __future__ import annotations
@@ -14,15 +16,59 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSizeF, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from ..theme import style_view, theme
 from .export import export_chart
 
 METRICS = (("mae", "MAE", "lower is better"), ("ndcg3", "nDCG@3", "higher is better"))
+COLUMN_GAP = 28  # px between legend columns
 MARKERS = ("o", "s", "t", "d", "+", "x", "star", "p", "h")
+
+
+class _RowLegend(pg.LegendItem):
+    """A frameless legend laid out as a cell of the chart's GraphicsLayout (not floating over a
+    plot): its size comes from its grid of entries, and the layout places it."""
+
+    def __init__(self) -> None:
+        super().__init__(offset=None, horSpacing=6, verSpacing=-4, frame=False, labelTextSize="9pt")
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    def updateSize(self) -> None:  # pyqtgraph moves a floating legend to (0, 0); let the layout do it
+        if not hasattr(self, "layout"):
+            return
+        self.layout.invalidate()
+        self.layout.activate()
+        hint = self.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize)
+        self.setFixedSize(hint) if self.items else self.setFixedSize(QSizeF(0, 0))
+        self.updateGeometry()
+
+    def setFixedSize(self, size: QSizeF) -> None:  # noqa: N802 (Qt naming)
+        self.setMinimumSize(size)
+        self.setMaximumSize(size)
+        self.setPreferredSize(size)
+
+    def entry_width(self) -> float:
+        """Width of the widest entry (sample + label)."""
+        hint = Qt.SizeHint.PreferredSize
+        return max((s.effectiveSizeHint(hint).width() + lab.effectiveSizeHint(hint).width()
+                    for s, lab in self.items), default=0.0)
+
+    def relayout(self, columns: int) -> None:
+        """Entries in reading order, ``columns`` per row (also closes the gaps left by removals)."""
+        for i in range(self.layout.count() - 1, -1, -1):
+            self.layout.removeAt(i)
+        for n, (sample, label) in enumerate(self.items):
+            row, col = divmod(n, columns)
+            self.layout.addItem(sample, row, 2 * col, alignment=Qt.AlignmentFlag.AlignVCenter)
+            self.layout.addItem(label, row, 2 * col + 1)
+        for col in range(columns - 1):
+            self.layout.setColumnSpacing(2 * col + 1, COLUMN_GAP)
+        self.columnCount = columns
+        self.rowCount = math.ceil(len(self.items) / columns) if self.items else 0
+        self.updateSize()
 
 
 @dataclass
@@ -52,7 +98,10 @@ class KShotChart(QWidget):
             plot.setMenuEnabled(False)
             plot.getViewBox().setMouseEnabled(x=False, y=True)
             self.plots[key] = plot
-        self.legend = self.plots["mae"].addLegend(offset=(-10, 10))
+        self.legend = _RowLegend()
+        self.canvas.addItem(self.legend, row=1, col=0, colspan=len(METRICS))
+        self.canvas.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignHCenter)
+        self.legend.sigSampleClicked.connect(self._sample_clicked)
         self._series: dict[str, _Series] = {}
         self._empty = pg.TextItem(
             "Select runs and press “Compute K-shot curves”", color=theme().muted(), anchor=(0.5, 0.5)
@@ -73,12 +122,14 @@ class KShotChart(QWidget):
         return self._series[key].frame
 
     def set_series(
-        self, key: str, label: str, color: QColor | str, frame: pd.DataFrame, *, dashed: bool = False
+        self, key: str, label: str, color: QColor | str, frame: pd.DataFrame, *, dashed: bool = False,
+        marker: str | None = None,
     ) -> None:
-        """Add or replace a series from a frame with a ``k`` column and metric columns."""
+        """Add or replace a series from a frame with a ``k`` column and metric columns
+        (``marker``: a pyqtgraph symbol; by default the next of ``MARKERS``)."""
         self.remove_series(key)
         color = QColor(color)
-        marker = MARKERS[len(self._series) % len(MARKERS)]
+        marker = marker or MARKERS[len(self._series) % len(MARKERS)]
         style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
         items = {}
         frame = frame.sort_values("k").reset_index(drop=True)
@@ -93,19 +144,23 @@ class KShotChart(QWidget):
                 symbolSize=8,
                 symbolBrush=pg.mkBrush(color),
                 symbolPen=pg.mkPen(color.darker(130)),
-                name=label if metric == "mae" else None,
             )
             items[metric] = item
+        if items:
+            self.legend.addItem(next(iter(items.values())), label)
         self._series[key] = _Series(label, color, dashed, frame, items)
+        self._fit_legend()
         self._update_axes()
 
     def remove_series(self, key: str) -> None:
         series = self._series.pop(key, None)
         if series is None:
             return
+        if series.items:
+            self.legend.removeItem(next(iter(series.items.values())))
         for metric, item in series.items.items():
             self.plots[metric].removeItem(item)
-        self.legend.removeItem(series.label)
+        self._fit_legend()
         self._update_axes()
 
     def clear(self) -> None:
@@ -128,10 +183,33 @@ class KShotChart(QWidget):
         frame = pd.concat(parts, ignore_index=True)
         return frame[["series", *[c for c in frame.columns if c != "series"]]]
 
+    def legend_labels(self) -> list[str]:
+        return [label.text for _sample, label in self.legend.items]
+
     # ------------------------------------------------------------------ helpers
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend columns as the width allows (entries fill rows left to right)."""
+        n = len(self.legend.items)
+        entry = self.legend.entry_width() + 6 + COLUMN_GAP
+        columns = max(1, min(n, int((self.canvas.width() - 40) // max(entry, 1.0))))
+        rows = math.ceil(n / columns) if n else 1
+        self.legend.relayout(math.ceil(n / rows) if n else 1)  # as few columns as those rows need
+
+    def _sample_clicked(self, item: pg.PlotDataItem) -> None:
+        """The legend's sample toggled the first plot's line; follow it in the other plot."""
+        for series in self._series.values():
+            if any(i is item for i in series.items.values()):
+                for other in series.items.values():
+                    other.setVisible(item.isVisible())
+
     def _restyle(self) -> None:
         style_view(self.canvas)
         self._empty.setColor(theme().muted())
+        self.legend.setLabelTextColor(theme().plot_foreground())
 
     def _update_axes(self) -> None:
         self._empty.setVisible(not self._series)

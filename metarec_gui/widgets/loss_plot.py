@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,10 +122,14 @@ class LossPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None,
                  metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
-                 title: str = "Meta-training loss") -> None:
+                 title: str = "Meta-training loss",
+                 color_index_of: Callable[[str], int] | None = None) -> None:
+        """``color_index_of(key)``: the palette index of a new run (default: the next index), for a
+        caller that keeps one colour per run across several charts."""
         super().__init__(parent)
         self._runs: dict[str, _Run] = {}
         self._next_color = 0
+        self._color_index_of = color_index_of
         self._metric_names = [m for m, _ in metrics]
         self._smoothing = 0.6
         self._x_mode = "step"
@@ -238,8 +242,12 @@ class LossPlot(QWidget):
         if key in self._runs:
             self.set_label(key, label or key)
             return
-        run = _Run(key, label or key, self._next_color)
-        self._next_color += 1
+        if self._color_index_of is not None:
+            index = self._color_index_of(key)
+        else:
+            index = self._next_color
+            self._next_color += 1
+        run = _Run(key, label or key, index)
         pen_raw, pen_smooth = self._pens(run.color_index)
         run.raw_item = self._curve(self.loss_plot, pen_raw, None)
         run.smooth_item = self._curve(self.loss_plot, pen_smooth, run.label)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -34,9 +35,11 @@ from .frame_model import (
     ROW_ROLE,
     Column,
     FrameModel,
+    ShareWidth,
     fmt_genres,
     fmt_int,
     fmt_number,
+    is_missing,
 )
 from .star_rating import StarDelegate, StarRating
 
@@ -96,12 +99,19 @@ class RatingsModel(FrameModel):
         return True
 
 
+def _title_tip(row: Any) -> str:
+    year = row.get("year")
+    text = str(row.get("title", "")) + ("" if is_missing(year) else f" ({int(year)})")
+    genres = fmt_genres(row.get("genres"))
+    return f"{text}\n{genres}" if genres else text
+
+
 def item_columns(extra: Sequence[Column] = ()) -> list[Column]:
     """Title, year, genres, any extra columns, and the editable 'Your rating' column."""
     return [
-        Column("title", "Title"),
+        Column("title", "Title", tooltip=_title_tip),
         Column("year", "Year", fmt_int, CENTER),
-        Column("genres", "Genres", fmt_genres),
+        Column("genres", "Genres", fmt_genres, tooltip=lambda r: fmt_genres(r.get("genres")) or None),
         *extra,
         Column(RATING_KEY, "Your rating", header_tip="Click a star; click it again to clear"),
     ]
@@ -125,7 +135,9 @@ class RatableItems(QWidget):
         extra_columns: Sequence[Column] = (),
         parent: QWidget | None = None,
         empty_text: str = "",
+        fit_rows: bool = False,
     ) -> None:
+        """``fit_rows``: the table is as tall as its rows (a short list), not as tall as the room."""
         super().__init__(parent)
         self.model = RatingsModel(item_columns(extra_columns), self)
         self.model.ratingEdited.connect(self.ratingChanged)
@@ -149,8 +161,10 @@ class RatableItems(QWidget):
             header.setSectionResizeMode(
                 i, QHeaderView.ResizeMode.Stretch if c.key == "title" else QHeaderView.ResizeMode.ResizeToContents
             )
-        header.setSectionResizeMode([c.key for c in self.model.columns].index("genres"), QHeaderView.ResizeMode.Interactive)
-        header.resizeSection([c.key for c in self.model.columns].index("genres"), 140)
+        self.genres_width = ShareWidth(self.view, "genres", stretch="title", share=0.36, maximum=160)
+        if fit_rows:
+            self.view.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+            self.view.setMinimumHeight(22 * 3 + 28)
         self.view.installEventFilter(self)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
 
@@ -176,7 +190,7 @@ class RatableItems(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.view, 0 if fit_rows else 1)
         layout.addWidget(self.empty)
         layout.addLayout(bar)
 
@@ -190,6 +204,7 @@ class RatableItems(QWidget):
 
     def set_frame(self, frame: pd.DataFrame | None) -> None:
         self.model.set_frame(frame)
+        self.view.updateGeometry()
         empty = frame is None or frame.empty
         self.empty.setVisible(empty and bool(self.empty.text()))
         self._current_changed(QModelIndex(), QModelIndex())

@@ -15,8 +15,10 @@ from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -30,6 +32,7 @@ from .frame_model import (
     Column,
     FrameModel,
     Row,
+    ShareWidth,
     fmt_genres,
     fmt_int,
     fmt_number,
@@ -88,7 +91,7 @@ def recs_columns(kind: str, score_header: str = "Predicted") -> list[Column]:
     if kind != "compact":
         cols += [
             Column("year", "Year", fmt_year, CENTER),
-            Column("genres", "Genres", fmt_genres),
+            Column("genres", "Genres", fmt_genres, tooltip=lambda r: fmt_genres(r.get("genres")) or None),
         ]
     cols.append(Column("score", score_header, fmt_number(2), NUMERIC, header_tip="Predicted rating"))
     if kind == "adapted":
@@ -120,7 +123,13 @@ class _RecsModel(FrameModel):
 
 
 class RecsTable(QWidget):
-    """A titled, ranked list of items. ``itemActivated(item)`` on double-click or Enter."""
+    """A titled, ranked list of items. ``itemActivated(item)`` on double-click or Enter.
+
+    The title is one line (never wrapped, so tables side by side start at the same height; a
+    longer explanation belongs in its tooltip). The table is as tall as its rows, up to the room
+    it is given: a top-10 leaves no empty table area below the last row. Title is the column
+    that stretches; Genres is elided, with the full text in tooltips.
+    """
 
     itemActivated = Signal(int)
 
@@ -128,8 +137,11 @@ class RecsTable(QWidget):
         super().__init__(parent)
         self.kind = kind
         self.title = QLabel(title)
-        self.title.setWordWrap(True)
+        self.title.setWordWrap(False)
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        # One line whatever its length: clipped rather than wrapped, and no minimum width.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.title.setMinimumWidth(0)
         self.model = _RecsModel(recs_columns(kind), self)
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -141,29 +153,34 @@ class RecsTable(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.setWordWrap(False)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.view.setMinimumHeight(22 * 4 + 28)  # the header and a few rows
         header = self.view.horizontalHeader()
         header.setResizeContentsPrecision(RESIZE_ROWS)
         header.setHighlightSections(False)
         for i, col in enumerate(self.model.columns):
-            mode = QHeaderView.ResizeMode.Stretch if col.key in ("title",) else QHeaderView.ResizeMode.ResizeToContents
+            mode = QHeaderView.ResizeMode.Stretch if col.key == "title" else QHeaderView.ResizeMode.ResizeToContents
             header.setSectionResizeMode(i, mode)
-        if kind != "compact":
-            genres = [c.key for c in self.model.columns].index("genres")
-            header.setSectionResizeMode(genres, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(genres, 150)
+        self.genres_width = (
+            None if kind == "compact" else ShareWidth(self.view, "genres", stretch="title", share=0.36, maximum=160)
+        )
         self.view.doubleClicked.connect(self._activated)
         self.view.activated.connect(self._activated)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.title)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.view)
+        layout.addStretch(1)  # room the rows do not need stays below the table
 
-    def set_title(self, text: str) -> None:
+    def set_title(self, text: str, tooltip: str = "") -> None:
+        """One line of rich text; ``tooltip`` for what does not fit on it."""
         self.title.setText(text)
+        self.title.setToolTip(tooltip)
 
     def set_frame(self, frame: pd.DataFrame | None) -> None:
         self.model.set_frame(frame)
+        self.view.updateGeometry()  # its height follows the number of rows
 
     def frame(self) -> pd.DataFrame:
         return self.model.frame()
