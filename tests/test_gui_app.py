@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
+from gui_helpers import close_window, open_window
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox
@@ -16,27 +17,8 @@ from metarec_gui.theme import theme
 from metarec_gui.workers import running_jobs
 
 
-def _window(qtbot, settings_path, dataset=None, start: bool = True) -> MainWindow:  # noqa: ANN001
-    state = AppState(QSettings(str(settings_path), QSettings.Format.IniFormat))
-    window = MainWindow(state, autoload=False)
-    qtbot.addWidget(window)
-    if dataset is not None:
-        state.set_dataset(dataset, "synthetic")
-    window.show()
-    if start:
-        with qtbot.waitSignal(window.pagesReady, timeout=30000):
-            window.start()
-        qtbot.waitUntil(lambda: not running_jobs(), timeout=10000)
-    return window
-
-
-def _close(qtbot, window: MainWindow) -> None:  # noqa: ANN001
-    window.close()
-    qtbot.waitUntil(lambda: not window.isVisible() and not running_jobs(), timeout=10000)
-
-
 def test_four_pages_menus_and_status_bar(qtbot, app_state, settings_path, small_dataset) -> None:
-    window = _window(qtbot, settings_path, small_dataset)
+    window = open_window(qtbot, settings_path, small_dataset)
     assert [window.sidebar.item(i).text() for i in range(4)] == \
         ["Data", "Train", "Cold-start", "Compare"]
     assert window.stack.count() == 4
@@ -62,30 +44,30 @@ def test_four_pages_menus_and_status_bar(qtbot, app_state, settings_path, small_
     assert window.job_label.text() == "" and window.job_bar.isHidden()
     window.state.log("hello from a test", "warning")
     assert ("warning", "hello from a test") in window.log_panel.messages()
-    _close(qtbot, window)
+    close_window(qtbot, window)
 
 
 def test_settings_persist_across_windows(qtbot, settings_path, small_dataset) -> None:
-    window = _window(qtbot, settings_path, small_dataset)
+    window = open_window(qtbot, settings_path, small_dataset)
     window.show_page("train")
     train = window.train_page
     train.set_algorithm("reptile")
     train.algo_form.set_values({"inner_steps": 3})
     train.train_form.set_values({"epochs": 7})
-    _close(qtbot, window)
+    close_window(qtbot, window)
 
-    again = _window(qtbot, settings_path, small_dataset)
+    again = open_window(qtbot, settings_path, small_dataset)
     assert again.current_page_key() == "train"
     train = again.train_page
     assert train.algorithm() == "reptile"
     assert train.algo_form.values()["inner_steps"] == 3
     assert train.train_form.values()["epochs"] == 7
-    _close(qtbot, again)
+    close_window(qtbot, again)
 
 
 def test_closing_during_training_asks_then_stops_cleanly(qtbot, settings_path, small_dataset,
                                                          monkeypatch) -> None:
-    window = _window(qtbot, settings_path, small_dataset)
+    window = open_window(qtbot, settings_path, small_dataset)
     train = window.train_page
     train.set_algorithm("maml")
     train.algo_form.set_values({"inner_steps": 1})
@@ -116,16 +98,16 @@ def test_a_page_that_fails_to_import_shows_a_message(qtbot, settings_path, monke
         return real(name, *args)
 
     monkeypatch.setattr(importlib, "import_module", fake)
-    window = _window(qtbot, settings_path)
+    window = open_window(qtbot, settings_path)
     page = window.page("compare")
     assert isinstance(page, QLabel) and "not available" in page.text()
     assert "compare is broken" in window.page_error("compare")
     assert any(level == "error" for level, _ in window.log_panel.messages())
-    _close(qtbot, window)
+    close_window(qtbot, window)
 
 
 def test_dark_theme_reaches_the_plots(qtbot, settings_path) -> None:
-    window = _window(qtbot, settings_path, start=False)
+    window = open_window(qtbot, settings_path, start=False)
     try:
         window.set_theme("dark")
         assert theme().is_dark
@@ -135,7 +117,7 @@ def test_dark_theme_reaches_the_plots(qtbot, settings_path) -> None:
     finally:
         window.set_theme("light")
     assert window.data_page.plots.backgroundBrush().color().name() == "#ffffff"
-    _close(qtbot, window)
+    close_window(qtbot, window)
 
 
 @pytest.mark.parametrize("first_launch", [True])
@@ -150,4 +132,4 @@ def test_startup_autoloads_the_builtin_dataset(qtbot, settings_path, first_launc
     assert state.dataset.n_users == 671
     assert window.data_page.source() == "builtin"
     qtbot.waitUntil(lambda: not running_jobs(), timeout=20000)
-    _close(qtbot, window)
+    close_window(qtbot, window)

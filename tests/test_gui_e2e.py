@@ -5,23 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings
+from gui_helpers import close_window, open_window
 
-from metarec_gui.app import MainWindow
 from metarec_gui.pages.compare import ROW_ROLE
-from metarec_gui.state import AppState
-from metarec_gui.workers import running_jobs
 
 
 def test_train_then_adapt_a_new_user_then_compare(qtbot, settings_path, small_dataset) -> None:
-    state = AppState(QSettings(str(settings_path), QSettings.Format.IniFormat))
-    window = MainWindow(state, autoload=False)
-    qtbot.addWidget(window)
-    state.set_dataset(small_dataset, "synthetic")
-    window.show()
-    with qtbot.waitSignal(window.pagesReady, timeout=30000):
-        window.start()
-    qtbot.waitUntil(lambda: not running_jobs(), timeout=10000)
+    window = open_window(qtbot, settings_path, small_dataset)
 
     # Train: two epochs of MAML from the Train page; the curve holds points; a run exists.
     train = window.page("train")
@@ -56,5 +46,4 @@ def test_train_then_adapt_a_new_user_then_compare(qtbot, settings_path, small_da
     paths = [compare.proxy.index(r, 0).data(ROW_ROLE)["path"] for r in range(compare.proxy.rowCount())]
     assert str(Path(run_dir).resolve()) in paths
 
-    window.close()
-    qtbot.waitUntil(lambda: not window.isVisible() and not running_jobs(), timeout=10000)
+    close_window(qtbot, window)

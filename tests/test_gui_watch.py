@@ -10,40 +10,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings
+from gui_helpers import close_window, open_window
 from PySide6.QtWidgets import QMessageBox
 
 import metarec_gui.watch as watch_module
 from core.runs import Run
-from metarec_gui.app import MainWindow
 from metarec_gui.pages.train import watch_key
-from metarec_gui.state import AppState
 from metarec_gui.widgets.run_picker import PATH_ROLE
-from metarec_gui.workers import running_jobs
 
 
 @pytest.fixture(autouse=True)
 def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(watch_module, "POLL_MS", 50)
-
-
-def _window(qtbot, settings_path: Path, dataset=None, start: bool = True) -> MainWindow:  # noqa: ANN001
-    state = AppState(QSettings(str(settings_path), QSettings.Format.IniFormat))
-    window = MainWindow(state, autoload=False)
-    qtbot.addWidget(window)
-    if dataset is not None:
-        state.set_dataset(dataset, "synthetic")
-    window.show()
-    if start:
-        with qtbot.waitSignal(window.pagesReady, timeout=30000):
-            window.start()
-        qtbot.waitUntil(lambda: not running_jobs(), timeout=10000)
-    return window
-
-
-def _close(qtbot, window: MainWindow) -> None:  # noqa: ANN001
-    window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
 
 
 def _steps(first: int, last: int, epoch: int = 1) -> list[dict]:
@@ -62,7 +40,7 @@ def test_watch_follows_a_run_written_elsewhere(qtbot, settings_path, small_datas
     monkeypatch.setattr(watch_module, "LINGER_S", 0.0)
     run = _external_run(tmp_path / "cluster" / "job-17")
     path = str(run.path.resolve())
-    window = _window(qtbot, settings_path, small_dataset)
+    window = open_window(qtbot, settings_path, small_dataset)
     watcher = window.state.watcher
 
     assert window.watch_run_folder(run.path)
@@ -126,7 +104,7 @@ def test_watch_follows_a_run_written_elsewhere(qtbot, settings_path, small_datas
 
     watcher.stop(path)
     assert not watcher.watches() and not window.watch_button.isVisible()
-    _close(qtbot, window)
+    close_window(qtbot, window)
 
 
 def test_several_runs_and_a_restarted_one(qtbot, app_state, tmp_path) -> None:
@@ -167,21 +145,21 @@ def test_a_folder_that_is_not_a_run_is_refused_clearly(qtbot, settings_path, tmp
     shown: list[tuple[str, str]] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, text, *a, **k: (
         shown.append((title, text)), QMessageBox.StandardButton.Ok)[1])
-    window = _window(qtbot, settings_path, start=False)
+    window = open_window(qtbot, settings_path, start=False)
     (tmp_path / "holiday-photos").mkdir()
     assert not window.watch_run_folder(tmp_path / "holiday-photos")
     assert shown and shown[0][0] == "Not a run"
     assert "not a MetaRec run folder (no config.json)" in shown[0][1]
     assert "--out folder" in shown[0][1]
     assert not window.state.watcher.watches() and not window.watch_button.isVisible()
-    _close(qtbot, window)
+    close_window(qtbot, window)
 
 
 def test_open_run_watches_only_a_running_run(qtbot, settings_path, small_dataset, tmp_path) -> None:
     running = _external_run(tmp_path / "live")
     done = _external_run(tmp_path / "done")
     done.write_summary({"status": "cancelled"})
-    window = _window(qtbot, settings_path, small_dataset)
+    window = open_window(qtbot, settings_path, small_dataset)
     assert window.open_run_folder(done.path)
     assert not window.state.watcher.watches()
     assert window.open_run_folder(running.path)
@@ -192,4 +170,4 @@ def test_open_run_watches_only_a_running_run(qtbot, settings_path, small_dataset
     assert compare.selected_paths() == [path]
     qtbot.waitUntil(lambda: compare.curves.point_count(path) == 5, timeout=5000)
     assert compare.curves.label(path).endswith("(watching)")
-    _close(qtbot, window)
+    close_window(qtbot, window)
