@@ -24,9 +24,29 @@ class CliError(Exception):
 
 
 # ------------------------------------------------------------------------------ helpers
-def _load_dataset(spec: str):
-    from .data.loading import load_dataset
+def _dataset_spec(source: str, columns: str | None = None):
+    """A DatasetSpec from the command line; ``columns`` maps roles to a table's column names,
+    e.g. ``user=uid,item=asin,rating=stars,timestamp=ts``."""
+    from .data.loading import DatasetSpec
+    from .data.table import ColumnMapping
 
+    mapping = None
+    if columns:
+        roles = _parse_sets(columns.split(","))
+        unknown = set(roles) - {"user", "item", "rating", "timestamp"}
+        if unknown or not {"user", "item", "rating"} <= set(roles):
+            raise CliError("--columns needs user=COL,item=COL,rating=COL[,timestamp=COL]")
+        mapping = ColumnMapping(**roles)
+    return DatasetSpec.parse(source, mapping)
+
+
+def _load_dataset(spec):
+    from .data.loading import DatasetSpec, load_dataset
+
+    if isinstance(spec, dict):
+        spec = DatasetSpec.from_dict(spec)
+    if isinstance(spec, DatasetSpec):
+        return load_dataset(spec, spec.mapping)
     return load_dataset(spec)
 
 
@@ -60,7 +80,7 @@ def _run_context(run, device: str = "cpu"):
     from .runs import load_algorithm
 
     cfg = run.config
-    dataset = _load_dataset(cfg["dataset"]["source"])
+    dataset = _load_dataset(cfg["dataset"].get("spec") or cfg["dataset"]["source"])
     split = _split_for(dataset, cfg.get("split"))
     algorithm = load_algorithm(run, dataset, device=device)
     return dataset, split, algorithm
@@ -104,7 +124,7 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    dataset = _load_dataset(args.dataset)
+    dataset = _load_dataset(_dataset_spec(args.dataset, args.columns))
     s = dataset.summary()
     if args.json:
         print(json.dumps(s, indent=2))
@@ -172,7 +192,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     train_over["device"] = _rank_device(args.device, dist)
     if args.epochs is not None:
         train_over["epochs"] = args.epochs
-    dataset = _load_dataset(args.dataset)
+    spec = _dataset_spec(args.dataset, args.columns)
+    dataset = _load_dataset(spec)
     split = _split_for(dataset, seed=args.split_seed)
     out = Path(args.out) if args.out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.algorithm}"
     bar = None
@@ -196,7 +217,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             (bar.write if bar else print)(f"error: {event.message}", file=sys.stderr)
 
     trainer = Trainer(args.algorithm, dataset, split, algo_overrides=algo_over, train=train_over,
-                      run_dir=out, callback=on_event)
+                      run_dir=out, callback=on_event, dataset_spec=spec.to_dict())
     summary = trainer.run()
     if bar is not None:
         bar.close()
@@ -345,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("inspect", help="summarise a dataset (or report what is wrong with it)")
     s.add_argument("dataset", help="built-in name, MovieLens folder/.zip, ratings file, or synthetic")
     s.add_argument("--seed", type=int, default=0, help="split seed for the counts")
+    s.add_argument("--columns", help="for a ratings table: user=COL,item=COL,rating=COL[,timestamp=COL]")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect)
 
@@ -354,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="meta-train an algorithm into a run folder")
     s.add_argument("--dataset", default="movielens-small")
+    s.add_argument("--columns", help="for a ratings table: user=COL,item=COL,rating=COL[,timestamp=COL]")
     s.add_argument("--algorithm", default="maml")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="hyperparameter or training setting")
     s.add_argument("--preset", help="a named preset of the algorithm (e.g. melu's 'paper')")

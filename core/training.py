@@ -147,6 +147,7 @@ class Trainer:
         run_dir: str | Path | None = None,
         callback: Callable[[Event], None] | None = None,
         stop: StopToken | None = None,
+        dataset_spec: dict[str, Any] | None = None,
     ) -> None:
         from .algorithms import algorithm_class
 
@@ -164,6 +165,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.callback = callback or (lambda event: None)
         self.stop = stop or StopToken()
+        self.dataset_spec = dataset_spec  # how to reload the data (core.data.DatasetSpec.to_dict)
         self.algorithm = None
         self.run_folder: Run | None = None
         self.losses: list[float] = []
@@ -238,6 +240,7 @@ class Trainer:
                 "users": self.dataset.n_users,
                 "items": self.dataset.n_items,
                 "ratings": self.dataset.n_ratings,
+                "spec": self.dataset_spec,
             },
             "split": self.split.config.to_dict(),
             "device": str(self.device),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,3 +93,23 @@ def test_algorithms_listing(verbose, capsys):
     out = capsys.readouterr().out
     for name in ("maml", "fomaml", "melu", "metasgd", "reptile", "proto", "mf_foldin", "finetune"):
         assert name in out
+
+
+def test_table_with_column_mapping_trains_and_reloads(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = [(f"u{u}", f"i{i}", int(rng.integers(1, 6))) for u in range(60)
+            for i in rng.choice(80, 35, replace=False)]
+    table = tmp_path / "stars.tsv"
+    pd.DataFrame(rows, columns=["who", "what", "stars"]).to_csv(table, sep="\t", index=False)
+    cols = "user=who,item=what,rating=stars"
+    assert main(["inspect", str(table)]) == 2  # the columns cannot be guessed
+    assert "column mapping" in capsys.readouterr().err
+    assert main(["inspect", str(table), "--columns", cols]) == 0
+    assert "60" in capsys.readouterr().out
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", str(table), "--columns", cols, "--algorithm",
+                 "user_item_bias", "--out", str(run), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--k", "5", "--json"]) == 0  # reloads with the mapping
+    assert json.loads(capsys.readouterr().out)["metrics"]["5"]["mae"] > 0
+    assert main(["inspect", str(table), "--columns", "user=who"]) == 2

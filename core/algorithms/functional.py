@@ -93,10 +93,15 @@ def inner_loop(
     tasks). Returns the parameters with per-task adapted copies and, if ``track_losses``, the
     support mean squared error before each step and after the last one [steps + 1, B].
     """
-    fast = task_copies(params, names, items.shape[0])
     n = mask.sum(1).to(ratings.dtype)
     data_weight = n / (n + prior).clamp_min(1e-12)  # [B]
     pull = 2 * prior / (n + prior).clamp_min(1e-12)  # [B]: prior gradient = pull * (theta_b - theta)
+    if not create_graph:
+        return _first_order_inner_loop(
+            model, params, names, lr, user_features, items, ratings, mask, steps, data_weight,
+            pull if prior > 0 else None, track_losses,
+        )
+    fast = task_copies(params, names, items.shape[0])
     update = {
         k: _Update(fast[k], lr[k] if isinstance(lr, dict) else float(lr), pull, prior > 0, create_graph)
         for k in names
@@ -114,6 +119,61 @@ def inner_loop(
         return fast, None
     with torch.no_grad():
         history.append(task_losses(model(fast, user_features, items), ratings, mask))
+    return fast, torch.stack(history)
+
+
+def _first_order_inner_loop(
+    model: FunctionalModel,
+    params: Params,
+    names: tuple[str, ...],
+    lr: LearningRate,
+    user_features: torch.Tensor,
+    items: torch.Tensor,
+    ratings: torch.Tensor,
+    mask: torch.Tensor,
+    steps: int,
+    data_weight: torch.Tensor,
+    pull: torch.Tensor | None,
+    track_losses: bool,
+) -> tuple[Params, torch.Tensor | None]:
+    """``inner_loop`` without ``create_graph``: every inner gradient is a constant, so the
+    adapted value is ``theta - lr * (sum of the steps' gradients)``, whose Jacobian is the
+    identity for ``theta`` (the first-order approximation) and ``-sum`` for Meta-SGD's rates.
+
+    The steps therefore run on detached per-task stacks that are updated in place: no autograd
+    graph across steps, and no fresh ``[B, ...]`` weight stack allocated (and page-faulted) per
+    update. Only the returned values are attached to ``theta`` (and ``lr``), by one operation.
+    """
+    n_tasks = items.shape[0]
+    tensor_lr = isinstance(lr, dict)
+    init = {k: params[k].detach() for k in names}
+    work = {k: v.expand(n_tasks, *v.shape).clone().requires_grad_(True) for k, v in init.items()}
+    state = {k: v.detach() for k, v in params.items()} | work  # meta-only values: constants here
+    total = {k: torch.zeros_like(v) for k, v in work.items()} if tensor_lr else {}
+    pulls = {k: pull.view(-1, *[1] * init[k].dim()) for k in names} if pull is not None else {}
+    history = []
+    for _ in range(steps):
+        loss = task_losses(model(state, user_features, items), ratings, mask)
+        history.append(loss.detach())
+        grads = torch.autograd.grad((loss * data_weight).sum(), list(work.values()), materialize_grads=True)
+        with torch.no_grad():
+            for (k, w), g in zip(work.items(), grads, strict=True):
+                if pulls:  # prior gradient pull_b * (theta_b - theta)
+                    g = torch.addcmul(g, pulls[k], w - init[k])
+                if tensor_lr:
+                    w.addcmul_(lr[k].detach(), g, value=-1.0)
+                    total[k].add_(g)
+                else:
+                    w.add_(g, alpha=-float(lr))
+    fast = dict(params)
+    for k, w in work.items():
+        theta = params[k]
+        # Value w; gradient identity to theta (summed over tasks by broadcasting), -sum to lr.
+        fast[k] = theta - lr[k] * total[k] if tensor_lr else theta + (w.detach() - theta.detach())
+    if not track_losses:
+        return fast, None
+    with torch.no_grad():
+        history.append(task_losses(model(state, user_features, items), ratings, mask))
     return fast, torch.stack(history)
 
 
