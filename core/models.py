@@ -17,13 +17,14 @@ items are disjoint, so changing a support item's row cannot change a query predi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
 from .tasks import FeatureTables
 
 Params = dict[str, torch.Tensor]
+Cache = dict[str, torch.Tensor]
 
 MODEL_NAMES = ("melu", "factor")
 
@@ -34,6 +35,15 @@ def _per_task_rows(table: torch.Tensor, idx: torch.Tensor, batched: bool) -> tor
         return table[idx]
     tasks = torch.arange(idx.shape[0], device=idx.device).view(-1, *([1] * (idx.dim() - 1)))
     return table[tasks, idx]
+
+
+def _cached(cache: Cache | None, key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """``compute()``, stored in ``cache`` under ``key`` for the next call (see ``forward``)."""
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -58,6 +68,8 @@ class FunctionalModel:
     scopes: dict[str, tuple[str, ...]]
     #: per-item tables (never adapted, regularised by ``item_penalty``).
     item_tables: tuple[str, ...] = ()
+    #: whether the model implements ``descend`` (else the inner loop uses autograd).
+    explicit_descent: bool = False
 
     def __init__(self, features: FeatureTables) -> None:
         self.features = features
@@ -88,12 +100,29 @@ class FunctionalModel:
     def is_batched(self, params: Params, name: str) -> bool:
         return params[name].dim() > len(self.shapes[name])
 
-    def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Predicted ratings [B, N] (not clamped) for ``items`` [B, N]."""
+    def forward(
+        self, params: Params, user_features: torch.Tensor, items: torch.Tensor, cache: Cache | None = None
+    ) -> torch.Tensor:
+        """Predicted ratings [B, N] (not clamped) for ``items`` [B, N].
+
+        ``cache``: a dict shared by calls with the same ``user_features`` and ``items`` during
+        which the shared (not per-task) parameters keep their values (the first-order inner
+        loop); terms that depend only on those are computed once. Models may ignore it.
+        """
         raise NotImplementedError
 
-    def __call__(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return self.forward(params, user_features, items)
+    def __call__(
+        self, params: Params, user_features: torch.Tensor, items: torch.Tensor, cache: Cache | None = None
+    ) -> torch.Tensor:
+        return self.forward(params, user_features, items, cache)
+
+    def descend(
+        self, params: Params, names: tuple[str, ...], lr: float, user_features: torch.Tensor,
+        items: torch.Tensor, ratings: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, cache: Cache,
+    ) -> torch.Tensor:
+        """One in-place first-order gradient step on the per-task stacks (``explicit_descent``
+        models only; see PreferenceEstimator.descend)."""
+        raise NotImplementedError
 
     def item_penalty(self, params: Params, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per task [B], the mean over rated positions of the squared norm of the items' own
@@ -134,6 +163,8 @@ class PreferenceEstimator(FunctionalModel):
     which is exactly MeLU's point: personalisation lives in the locally updated layers.
     """
 
+    explicit_descent = True
+
     def __init__(
         self,
         features: FeatureTables,
@@ -173,22 +204,102 @@ class PreferenceEstimator(FunctionalModel):
             width = size
         return values
 
-    def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        batched = self.is_batched
-        parts = [
-            self._genre_mean(params, "genre_emb", items),
-            _per_task_rows(params["year_emb"], self.features.year_bucket[items], batched(params, "year_emb")),
-        ]
-        if self.use_item_id:
-            parts.append(params["item_emb"][items])
-        for u in self._user_feature_embeddings(params, self.user_fields, user_features):
-            parts.append(u.unsqueeze(1).expand(-1, items.shape[1], -1))
-        x = torch.cat(parts, dim=-1)  # [B, N, width]
+    def forward(
+        self, params: Params, user_features: torch.Tensor, items: torch.Tensor, cache: Cache | None = None
+    ) -> torch.Tensor:
+        # With a cache, the decision layers' input is computed once when no embedding is per
+        # task (only the decision layers adapt), else its item-side lookups are.
+        embeddings = ("genre_emb", "year_emb", *self.user_fields)
+        static = not any(self.is_batched(params, n) for n in embeddings)
+        x = _cached(cache, "input", lambda: self._input(params, user_features, items, cache)) if static \
+            else self._input(params, user_features, items, cache)
         for i, name in enumerate(self.layer_names):
             x = _linear(x, params[f"{name}.weight"], params[f"{name}.bias"])
             if i < len(self.layer_names) - 1:
                 x = torch.relu(x)
-        return x.squeeze(-1) + params["mu"] + params["item_bias"][items]
+        offset = _cached(cache, "offset", lambda: params["mu"] + params["item_bias"][items])
+        return x.squeeze(-1) + offset
+
+    def descend(
+        self, params: Params, names: tuple[str, ...], lr: float, user_features: torch.Tensor,
+        items: torch.Tensor, ratings: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, cache: Cache,
+    ) -> torch.Tensor:
+        """One gradient step ``theta_b -= lr * d(sum_b weight_b * loss_b) / d theta_b``, in place,
+        on the per-task stacks ``params[n]`` for ``n`` in ``names`` (every other parameter
+        shared), by explicit batched backpropagation; returns the task losses [B] before it.
+
+        For the first-order inner loop, where no graph through the step is wanted: compared
+        with autograd it skips the graph bookkeeping, and each weight gradient ``dZ^T A`` is
+        added straight into its weight stack (``baddbmm_``) instead of being materialised and
+        then subtracted (the weight stacks' memory traffic is a large part of the step's cost).
+        """
+        adapted = set(names)
+        # The first layer's input gradient is needed up to the last adapted embedding's columns
+        # (layout: genre, year, item id, user fields; none when only the decision layers adapt).
+        ends = {"genre_emb": self.dim, "year_emb": 2 * self.dim} | {
+            n: self.dim * (3 + self.use_item_id + f) for f, n in enumerate(self.user_fields)}
+        width = max((end for n, end in ends.items() if n in adapted), default=0)
+        embeddings = width > 0
+        x = self._input(params, user_features, items, cache) if embeddings \
+            else _cached(cache, "input", lambda: self._input(params, user_features, items, cache))
+        acts = [x]  # inputs of each decision layer
+        for i, name in enumerate(self.layer_names):
+            z = _linear(acts[-1], params[f"{name}.weight"], params[f"{name}.bias"])
+            acts.append(z.relu_() if i < len(self.layer_names) - 1 else z)
+        offset = _cached(cache, "offset", lambda: params["mu"] + params["item_bias"][items])
+        err = (acts.pop().squeeze(-1) + offset - ratings) * mask.to(x.dtype)  # [B, N]
+        count = mask.sum(1).to(x.dtype).clamp_min(1.0)
+        losses = (err * err).sum(1) / count
+        grad = (err * (2 * weight / count).unsqueeze(1)).unsqueeze(-1)  # d objective / d output
+        for i in reversed(range(len(self.layer_names))):
+            w, b, a = f"{self.layer_names[i]}.weight", f"{self.layer_names[i]}.bias", acts[i]
+            # The input's gradient uses the weights before their update.
+            below = grad @ params[w] if i > 0 else grad @ params[w][..., :width] if embeddings else None
+            if w in adapted:
+                params[w].baddbmm_(grad.mT, a, alpha=-lr)
+            if b in adapted:
+                params[b].add_(grad.sum(1), alpha=-lr)
+            # Through the ReLU (a is its output; a > 0 where its input was): its backward kernel,
+            # one pass, where ``below * (a > 0)`` takes three.
+            grad = torch.ops.aten.threshold_backward(below, a, 0.0) if i > 0 else below
+        if grad is not None:
+            self._descend_embeddings(params, adapted, lr, user_features, grad, cache)
+        return losses
+
+    def _descend_embeddings(
+        self, params: Params, adapted: set[str], lr: float, user_features: torch.Tensor,
+        grad: torch.Tensor, cache: Cache,
+    ) -> None:
+        """``descend`` for the per-task embedding tables, from the input gradient [B, N, width]
+        (the input's layout is ``_input``'s: genre mean, year, item id, user fields)."""
+        d = self.dim
+        if "genre_emb" in adapted:  # input = genre_weights @ table
+            params["genre_emb"].baddbmm_(cache["genres"].mT, grad[..., :d], alpha=-lr)
+        if "year_emb" in adapted:  # input = table[b, year]: scatter the rows' gradients back
+            years = cache["years"].unsqueeze(-1).expand(-1, -1, d)
+            params["year_emb"].scatter_add_(1, years, grad[..., d:2 * d] * -lr)
+        start = d * (2 + self.use_item_id)
+        tasks = torch.arange(grad.shape[0], device=grad.device)
+        for f, name in enumerate(self.user_fields):
+            if name in adapted:  # one row per task, broadcast over the items
+                rows = grad[..., start + f * d:start + (f + 1) * d].sum(1)
+                params[name].index_put_((tasks, user_features[:, f]), rows * -lr, accumulate=True)
+
+    def _input(
+        self, params: Params, user_features: torch.Tensor, items: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        """The decision layers' input [B, N, width]: item and user embeddings, concatenated."""
+        genre_weights = _cached(cache, "genres", lambda: self.genre_weights[items].to(params["genre_emb"].dtype))
+        years = _cached(cache, "years", lambda: self.features.year_bucket[items])
+        parts = [
+            genre_weights @ params["genre_emb"],  # mean genre embedding (see _genre_mean)
+            _per_task_rows(params["year_emb"], years, self.is_batched(params, "year_emb")),
+        ]
+        if self.use_item_id:
+            parts.append(_cached(cache, "item_emb", lambda: params["item_emb"][items]))
+        for u in self._user_feature_embeddings(params, self.user_fields, user_features):
+            parts.append(u.unsqueeze(1).expand(-1, items.shape[1], -1))
+        return torch.cat(parts, dim=-1)
 
 
 class FactorModel(FunctionalModel):
@@ -235,7 +346,9 @@ class FactorModel(FunctionalModel):
             q = q + params["item_factors"][items]
         return q
 
-    def forward(self, params: Params, user_features: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, params: Params, user_features: torch.Tensor, items: torch.Tensor, cache: Cache | None = None
+    ) -> torch.Tensor:
         n_tasks = items.shape[0]
         p = params["user_vec"].expand(n_tasks, self.dim)
         for u in self._user_feature_embeddings(params, self.user_fields, user_features):

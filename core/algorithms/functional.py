@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from torch.autograd.function import FunctionCtx
 
 from ..data import RatingsDataset
 from ..models import MODEL_NAMES, FunctionalModel, Params, build_model
@@ -146,20 +147,31 @@ def _first_order_inner_loop(
     """
     n_tasks = items.shape[0]
     tensor_lr = isinstance(lr, dict)
+    explicit = model.explicit_descent and not tensor_lr
     init = {k: params[k].detach() for k in names}
-    work = {k: v.expand(n_tasks, *v.shape).clone().requires_grad_(True) for k, v in init.items()}
+    work = {k: v.expand(n_tasks, *v.shape).clone().requires_grad_(not explicit) for k, v in init.items()}
     state = {k: v.detach() for k, v in params.items()} | work  # meta-only values: constants here
     total = {k: torch.zeros_like(v) for k, v in work.items()} if tensor_lr else {}
     pulls = {k: pull.view(-1, *[1] * init[k].dim()) for k in names} if pull is not None else {}
-    history = []
+    history, cache = [], {}  # the meta-only values are constants: their terms are computed once
     for _ in range(steps):
-        loss = task_losses(model(state, user_features, items), ratings, mask)
+        # The prior's gradient pull_b * (theta_b - theta), at the values before the step.
+        with torch.no_grad():
+            prior_grads = {k: pulls[k] * (w - init[k]) for k, w in work.items()} if pulls else {}
+        if explicit:
+            with torch.no_grad():
+                history.append(model.descend(state, names, float(lr), user_features, items, ratings,
+                                             mask, data_weight, cache))
+                for k, g in prior_grads.items():
+                    work[k].add_(g, alpha=-float(lr))
+            continue
+        loss = task_losses(model(state, user_features, items, cache), ratings, mask)
         history.append(loss.detach())
         grads = torch.autograd.grad((loss * data_weight).sum(), list(work.values()), materialize_grads=True)
         with torch.no_grad():
             for (k, w), g in zip(work.items(), grads, strict=True):
-                if pulls:  # prior gradient pull_b * (theta_b - theta)
-                    g = torch.addcmul(g, pulls[k], w - init[k])
+                if prior_grads:
+                    g = g + prior_grads[k]
                 if tensor_lr:
                     w.addcmul_(lr[k].detach(), g, value=-1.0)
                     total[k].add_(g)
@@ -168,13 +180,33 @@ def _first_order_inner_loop(
     fast = dict(params)
     for k, w in work.items():
         theta = params[k]
-        # Value w; gradient identity to theta (summed over tasks by broadcasting), -sum to lr.
-        fast[k] = theta - lr[k] * total[k] if tensor_lr else theta + (w.detach() - theta.detach())
+        # Value w; gradient identity to theta (summed over tasks), -sum to Meta-SGD's rates.
+        fast[k] = theta - lr[k] * total[k] if tensor_lr else _ShiftedFrom.apply(theta, w.detach())
     if not track_losses:
         return fast, None
     with torch.no_grad():
-        history.append(task_losses(model(state, user_features, items), ratings, mask))
+        history.append(task_losses(model(state, user_features, items, cache), ratings, mask))
     return fast, torch.stack(history)
+
+
+class _ShiftedFrom(torch.autograd.Function):
+    """``(theta, w) -> w`` (per-task stacks [B, ...]) with gradient identity to ``theta``, summed
+    over tasks: the first-order link of the adapted values to their initial values.
+
+    Written out (not ``theta + (w - theta.detach())``) to save two passes over the stacks and
+    because a weight's gradient arrives as a transposed view (``x^T dY``, transposed), which a
+    plain sum over tasks reads several times slower than the contiguous transpose it is.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return w.view_as(w)
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        if grad.dim() >= 3 and not grad.is_contiguous() and grad.mT.is_contiguous():
+            return grad.mT.sum(0).mT, None
+        return grad.sum(0), None
 
 
 class _Update:
