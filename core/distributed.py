@@ -88,5 +88,9 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
+    """Leave the process group together: a rank that tears down its connections while a peer
+    is still finishing (rank 0 writes the run folder) can make the peer's gloo abort."""
     if tdist.is_available() and tdist.is_initialized():
+        if tdist.get_world_size() > 1:
+            tdist.barrier()
         tdist.destroy_process_group()

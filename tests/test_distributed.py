@@ -19,7 +19,7 @@ ARGS = ["train", "--dataset", SYNTH, "--algorithm", "maml", "--epochs", "2",
 def _run(cmd, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-8000:]
 
 
 def test_two_gloo_ranks_match_one_process(tmp_path):
