@@ -31,6 +31,7 @@ class AppState(QObject):
         self.settings = settings or QSettings("MetaRec", "MetaRec")
         self.dataset = None
         self.dataset_spec: str | None = None
+        self.dataset_spec_dict: dict | None = None  # core.data.DatasetSpec.to_dict(), for run configs
         self.split = None
         self.split_config = None
         self.device = str(self.settings.value("device", "cpu"))
@@ -60,12 +61,13 @@ class AppState(QObject):
         return path
 
     # ------------------------------------------------------------------ data
-    def set_dataset(self, dataset, spec: str | None = None) -> None:
+    def set_dataset(self, dataset, spec: str | None = None, spec_dict: dict | None = None) -> None:
         """Install a freshly loaded dataset and recompute the split with the current settings."""
         from core.split import SplitConfig
 
         self.dataset = dataset
         self.dataset_spec = spec
+        self.dataset_spec_dict = spec_dict
         if spec:
             self.settings.setValue("last_dataset", spec)
         self.datasetChanged.emit(dataset)

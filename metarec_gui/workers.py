@@ -206,7 +206,8 @@ def _train_process(args: dict[str, Any], events: Any, control: Any) -> None:
     try:
         trainer = Trainer(args["algorithm"], args["dataset"], args["split"],
                           algo_overrides=args["algo_overrides"], train=args["train"],
-                          run_dir=args["run_dir"], callback=callback, stop=token)
+                          run_dir=args["run_dir"], callback=callback, stop=token,
+                          dataset_spec=args.get("dataset_spec"))
         trainer.run()  # never raises for training problems: they arrive as FailedEvent
     except Exception as exc:  # noqa: BLE001 - bad settings before training: shown, app lives
         flush()
@@ -230,7 +231,7 @@ class TrainWorker(QObject):
 
     def __init__(self, algorithm: str, dataset: Any, split: Any, *,
                  algo_overrides: dict[str, Any], train: dict[str, Any],
-                 run_dir: Path | None) -> None:
+                 run_dir: Path | None, dataset_spec: dict[str, Any] | None = None) -> None:
         super().__init__()
         import multiprocessing
 
@@ -238,7 +239,8 @@ class TrainWorker(QObject):
         self.events = ctx.Queue()
         self.control = ctx.Queue()
         args = dict(algorithm=algorithm, dataset=dataset, split=split,
-                    algo_overrides=algo_overrides, train=train, run_dir=run_dir)
+                    algo_overrides=algo_overrides, train=train, run_dir=run_dir,
+                    dataset_spec=dataset_spec)
         self.process = ctx.Process(target=_train_process, args=(args, self.events, self.control),
                                    name=f"metarec-train-{algorithm}", daemon=True)
         self.run_dir = run_dir
@@ -315,9 +317,10 @@ class TrainJob(Job):
 
     def __init__(self, algorithm: str, dataset: Any, split: Any, *,
                  algo_overrides: dict[str, Any] | None = None, train: dict[str, Any] | None = None,
-                 run_dir: Path | None = None, parent: QObject | None = None) -> None:
+                 run_dir: Path | None = None, dataset_spec: dict[str, Any] | None = None,
+                 parent: QObject | None = None) -> None:
         worker = TrainWorker(algorithm, dataset, split, algo_overrides=dict(algo_overrides or {}),
-                             train=dict(train or {}), run_dir=run_dir)
+                             train=dict(train or {}), run_dir=run_dir, dataset_spec=dataset_spec)
         super().__init__(worker, f"train-{algorithm}", parent)
         self._control = worker.control
         self._paused = False

@@ -197,3 +197,27 @@ def test_ema_skips_non_finite_values() -> None:
     cont, _, _ = ema(np.array([5.0]), 0.5, num, den)
     full, _, _ = ema(np.array([1.0, math.nan, 3.0, 5.0]), 0.5)
     assert cont[0] == pytest.approx(full[-1])
+
+
+def test_a_run_trained_in_the_app_can_be_evaluated_from_the_cli(qtbot, app_state, tmp_path,
+                                                                  capsys) -> None:
+    import json
+
+    from core.cli import main
+    from core.data.loading import DatasetSpec, load_dataset
+
+    spec = DatasetSpec.parse("synthetic:n_users=100,n_items=90,seed=5")
+    app_state.set_dataset(load_dataset(spec), spec.to_string(), spec.to_dict())
+    page = TrainPage(app_state)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: not running_jobs(), timeout=10000)
+    _configure(page, "user_item_bias")
+    with qtbot.waitSignal(page.runEnded, timeout=30000) as blocker:
+        page.start()
+    status, run_dir = blocker.args
+    assert status == "finished"
+    assert Run.open(run_dir).config["dataset"]["spec"] == spec.to_dict()
+    capsys.readouterr()
+    assert main(["evaluate", run_dir, "--k", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["5"]["users"] > 0
+    qtbot.waitUntil(lambda: not running_jobs(), timeout=10000)

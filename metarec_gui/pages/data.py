@@ -516,7 +516,7 @@ class DataPage(QWidget):
         self.state.settings.setValue("data/last_spec", json.dumps(spec.to_dict()))
         if spec.path:
             self.state.settings.setValue("data/last_dir", str(Path(spec.path).parent))
-        self.state.set_dataset(dataset, spec.to_string())
+        self.state.set_dataset(dataset, spec.to_string(), spec.to_dict())
         self.load_status.setText(f"Loaded in {seconds:.1f} s.")
         self.state.log(f"loaded {dataset.name}: {dataset.n_users:,} users, {dataset.n_items:,} "
                        f"items, {dataset.n_ratings:,} ratings in {seconds:.2f} s")

@@ -376,7 +376,8 @@ class TrainPage(QWidget):
         self.plot.add_run(self.run_key, f"{cls.title} #{self._run_count}")
         self.job = TrainJob(cls.name, self.state.dataset, self.state.split,
                             algo_overrides=self.algo_form.values(), train=train,
-                            run_dir=run_dir, parent=self)
+                            run_dir=run_dir, dataset_spec=self.state.dataset_spec_dict,
+                            parent=self)
         self.job.steps.connect(self._on_steps)
         self.job.epoch.connect(self._on_epoch)
         self.job.log.connect(self._on_log)
