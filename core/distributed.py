@@ -82,11 +82,6 @@ def average(
     return flat[offset], out
 
 
-def barrier() -> None:
-    if active():
-        tdist.barrier()
-
-
 def cleanup() -> None:
     """Leave the process group together: a rank that tears down its connections while a peer
     is still finishing (rank 0 writes the run folder) can make the peer's gloo abort."""

@@ -401,18 +401,6 @@ def _restore(params: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) ->
             p.copy_(state[k])
 
 
-def train(
-    algorithm: str,
-    dataset: RatingsDataset,
-    split: ColdStartSplit,
-    **kwargs: Any,
-) -> tuple[Any, dict[str, Any]]:
-    """Convenience: train and return (algorithm, summary)."""
-    trainer = Trainer(algorithm, dataset, split, **kwargs)
-    summary = trainer.run()
-    return trainer.algorithm, summary
-
-
 __all__ = [
     "EpochEvent",
     "Event",
@@ -424,5 +412,4 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingFailed",
-    "train",
 ]
