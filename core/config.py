@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,8 @@ def coerce_config(cls: type[Config], values: dict[str, Any]) -> Config:
                 value = kind(raw)
         except (TypeError, ValueError):
             raise ConfigError(f"setting '{name}' must be {kind.__name__}, got '{raw}'") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"setting '{name}' must be a finite number, got {raw!r}")
         lo, hi, choices = f.metadata.get("low"), f.metadata.get("high"), f.metadata.get("choices")
         if choices and value not in choices:
             raise ConfigError(f"setting '{name}' must be one of {', '.join(map(str, choices))}")

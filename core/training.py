@@ -9,6 +9,7 @@ writing the run folder. It reports progress as plain-Python events to one callba
 from __future__ import annotations
 
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +23,19 @@ from . import distributed as dist
 from .config import Config, coerce_config, param
 from .data import RatingsDataset
 from .devices import DeviceError, resolve_device, seed_everything
-from .evaluation import DEFAULT_KS, evaluate
-from .runs import Run, versions
+from .evaluation import DEFAULT_KS, RATING_METRICS, evaluate
+from .runs import Heartbeat, Run, versions
 from .split import ColdStartSplit, train_rows
 from .tasks import TaskSampler
+
+MONITOR_CHOICES = ("recall20", "recall10", "ndcg20", "ndcg10", "mae", "rmse", "ndcg3")
+LOWER_IS_BETTER = ("mae", "rmse")
+START_STEPS = 5  # the loss's starting level: the mean of the first steps
+
+
+def monitor_mode(name: str) -> str:
+    """'min' for error metrics (mae, rmse), 'max' for ranking metrics."""
+    return "min" if name in LOWER_IS_BETTER else "max"
 
 
 @dataclass
@@ -46,6 +56,12 @@ class TrainConfig(Config):
     device: str = param("cpu", "cpu, cuda:N, mps or auto")
     final_test: bool = param(True, "Evaluate on test users (K = 5, 10, 20) when training ends")
     max_steps: int = param(0, "Stop after this many meta-steps (0 = no limit)", low=0, high=10**9)
+    monitor: str = param("recall20", "Validation metric for early stopping and the best epoch "
+                         "(recall/ndcg: higher is better, mae/rmse: lower; falls back to mae when "
+                         "the evaluation has no such metric)", choices=MONITOR_CHOICES)
+    diverge_factor: float = param(1e3, "Stop as diverged when the loss exceeds this many times its "
+                                  "starting level (0 = off; non-finite losses always stop)",
+                                  low=0.0, high=1e12, log=False)
 
 
 # ------------------------------------------------------------------------------ events
@@ -125,10 +141,41 @@ class StopToken:
 class TrainingFailed(RuntimeError):
     """Training stopped on an error the user should read (NaN loss, out of memory, ...)."""
 
+    def __init__(self, message: str, failure: str | None = None) -> None:
+        super().__init__(message)
+        self.failure = failure  # a short machine-readable kind, e.g. 'diverged'
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while Trainer.run held the default handler (raised in the main thread)."""
+
+
+class _SigtermRaises:
+    """Within Trainer.run on the main thread, turn SIGTERM (when nobody else handles it) into
+    :class:`Terminated`, so the run is closed as cancelled instead of dying mid-write."""
+
+    def __enter__(self) -> _SigtermRaises:
+        self.previous = None
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+            try:
+                if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                    self.previous = signal.signal(signal.SIGTERM, self._raise)
+            except (ValueError, OSError):
+                self.previous = None
+        return self
+
+    @staticmethod
+    def _raise(signum, frame) -> None:
+        raise Terminated()
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
 
 @dataclass
 class _Best:
-    metric: float = math.inf
+    metric: float = -math.inf  # in "higher is better" form (error metrics are negated)
     epoch: int = 0
     state: dict[str, torch.Tensor] = field(default_factory=dict)
 
@@ -148,6 +195,7 @@ class Trainer:
         callback: Callable[[Event], None] | None = None,
         stop: StopToken | None = None,
         dataset_spec: dict[str, Any] | None = None,
+        overwrite: bool = False,
     ) -> None:
         from .algorithms import algorithm_class
 
@@ -166,14 +214,53 @@ class Trainer:
         self.callback = callback or (lambda event: None)
         self.stop = stop or StopToken()
         self.dataset_spec = dataset_spec  # how to reload the data (core.data.DatasetSpec.to_dict)
+        self.overwrite = overwrite  # Run.create(..., overwrite=): replace a finished run in run_dir
         self.algorithm = None
         self.run_folder: Run | None = None
         self.losses: list[float] = []
         self.history: list[dict[str, float]] = []
+        self.monitor = self.config.monitor  # may fall back to 'mae' at the first validation
+        self._step = 0
+        self._params: dict[str, torch.Tensor] | None = None
+        self._last_good: dict[str, torch.Tensor] | None = None
+        self._heartbeat: Heartbeat | None = None
 
-    def run(self) -> dict[str, Any]:  # noqa: C901 - one readable loop
-        """Train; never raises for training problems: they end as status 'failed'."""
+    def run(self) -> dict[str, Any]:
+        """Train; never raises for training problems: they end as status 'failed'.
+
+        Ctrl-C (KeyboardInterrupt) or SIGTERM (when the process has no handler of its own)
+        closes the run as 'cancelled' with its last good weights, then propagates: the
+        KeyboardInterrupt is re-raised, SIGTERM becomes ``SystemExit(143)``."""
         t_start = time.perf_counter()
+        try:
+            with _SigtermRaises():
+                try:
+                    return self._run(t_start)
+                except (KeyboardInterrupt, Terminated) as exc:
+                    how = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C (KeyboardInterrupt)"
+                    self._interrupted(how, t_start)
+                    if isinstance(exc, Terminated):
+                        raise SystemExit(128 + signal.SIGTERM) from None
+                    raise
+        finally:
+            if self._heartbeat is not None:
+                self._heartbeat.stop()
+
+    def _interrupted(self, how: str, t_start: float) -> None:
+        """Close the run as cancelled after an interrupt; last good weights kept."""
+        try:
+            if self._params is not None and self._last_good is not None:
+                _restore(self._params, self._last_good)
+                save = True
+            else:  # interrupted before the first meta-step: keep whatever was saved
+                save = False
+            summary = self._finish("cancelled", t_start, self._step, save=save, interrupted_by=how)
+            self.callback(LogEvent(f"interrupted by {how}: the run was closed as cancelled", "warning"))
+            self.callback(FinishedEvent(summary, self._run_path, "cancelled"))
+        except (KeyboardInterrupt, Terminated):
+            pass  # a second interrupt: the run stays 'running' on disk, read as 'interrupted'
+
+    def _run(self, t_start: float) -> dict[str, Any]:
         step = 0
         try:
             device = resolve_device(self.config.device)
@@ -185,14 +272,18 @@ class Trainer:
             return summary
         except (TrainingFailed, DeviceError) as exc:
             message = str(exc)
+            failure = getattr(exc, "failure", None)
         except torch.OutOfMemoryError:
             message = (
                 f"out of memory on {self.config.device}: lower meta_batch_size "
                 f"(now {self.config.meta_batch_size}) or the model size"
             )
+            failure = "out_of_memory"
         except Exception as exc:  # noqa: BLE001 - the app must keep running; message is shown
             message = f"{type(exc).__name__}: {exc}"
-        summary = self._finish("failed", t_start, step, error=message)
+            failure = None
+        step = max(step, self._step)
+        summary = self._finish("failed", t_start, step, error=message, failure=failure)
         self.callback(FailedEvent(message, step, self._run_path))
         return summary
 
@@ -221,7 +312,8 @@ class Trainer:
             device=device,
         )
         if self.run_dir is not None and dist.is_main():
-            self.run_folder = Run.create(self.run_dir, self._config_record())
+            self.run_folder = Run.create(self.run_dir, self._config_record(), overwrite=self.overwrite)
+            self._heartbeat = Heartbeat(self.run_folder).start()
         self.callback(LogEvent(f"{self.algorithm_class.title}: fitting on "
                                f"{len(self.split.train_users)} meta-training users"))
         self.algorithm.fit(train_rows(self.dataset, self.split))
@@ -250,11 +342,36 @@ class Trainer:
         }
 
     def _validate(self) -> dict[str, float]:
+        """Validation metrics at K = eval_k as ``val_<metric>`` (every numeric metric of the
+        evaluation table, so the monitored one is among them when the evaluation has it)."""
         if len(self.split.val_users) == 0:
             return {}
-        m = evaluate(self.algorithm, self.dataset, self.split, "val", [self.config.eval_k], ranking=False)
-        m = m[self.config.eval_k]
-        return {"val_mae": m["mae"], "val_rmse": m["rmse"], "val_ndcg3": m["ndcg3"]}
+        ranking = self.config.monitor not in RATING_METRICS
+        try:
+            table = evaluate(self.algorithm, self.dataset, self.split, "val",
+                             [self.config.eval_k], ranking=ranking)
+        except TypeError:  # an evaluate() without the ranking switch
+            table = evaluate(self.algorithm, self.dataset, self.split, "val", [self.config.eval_k])
+        m = table[self.config.eval_k]
+        return {f"val_{k}": float(v) for k, v in m.items()
+                if k != "users" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+    def _score(self, metrics: dict[str, float], epoch: int) -> float:
+        """The monitored validation metric in 'higher is better' form (NaN: no improvement).
+        Falls back to val_mae when the monitored metric is absent; with neither, the latest
+        epoch counts as the best (no validation users)."""
+        if f"val_{self.monitor}" not in metrics and metrics:
+            fallback = "mae" if "val_mae" in metrics else None
+            if fallback and fallback != self.monitor:
+                self.callback(LogEvent(f"validation has no {self.monitor}: early stopping "
+                                       f"monitors {fallback} instead", "warning"))
+                self.monitor = fallback
+        value = metrics.get(f"val_{self.monitor}")
+        if value is None:
+            return float(epoch)
+        if not math.isfinite(value):
+            return -math.inf
+        return -value if monitor_mode(self.monitor) == "min" else value
 
     def _loop(self, t_start: float) -> int:
         cfg = self.config
@@ -271,6 +388,7 @@ class Trainer:
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
         last_good = _snapshot(params)
+        self._params, self._last_good = params, last_good
         pending: list[dict[str, Any]] = []
         last_flush = time.perf_counter()
         stale = 0
@@ -290,15 +408,20 @@ class Trainer:
                 loss, grads = dist.average(loss, grads, n_tasks=len(shard))
                 loss_value = float(loss)
                 bad = [k for k, g in grads.items() if not torch.isfinite(g).all()]
-                if not math.isfinite(loss_value) or bad:
+                what = None
+                if not math.isfinite(loss_value):
+                    what = f"loss is {loss_value}"
+                elif bad:
+                    what = f"gradient of {bad[0]} is not finite"
+                else:
+                    what = self._explosion(loss_value)
+                if what is not None:
                     _restore(params, last_good)
                     self._flush(pending)
                     self._save_weights()
-                    what = f"loss is {loss_value}" if not math.isfinite(loss_value) else f"gradient of {bad[0]} is not finite"
                     raise TrainingFailed(
                         f"training diverged at step {step + 1} (epoch {epoch}): {what}; the last "
-                        f"good weights were kept. Lower outer_lr (now {cfg.outer_lr:g}) or the inner "
-                        "learning rate, or tighten grad_clip"
+                        f"good weights were kept. {self._lr_advice()}", failure="diverged"
                     )
                 for name, p in params.items():
                     p.grad = grads[name].to(p.dtype)
@@ -307,7 +430,9 @@ class Trainer:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 last_good = _snapshot(params)
+                self._last_good = last_good
                 step += 1
+                self._step = step
                 self.losses.append(loss_value)
                 now = time.perf_counter()
                 tps = len(batch) / max(now - t0, 1e-9)
@@ -321,8 +446,8 @@ class Trainer:
                 if cfg.max_steps and step >= cfg.max_steps:
                     break
             metrics = self._validate()
-            score = metrics.get("val_mae", -epoch)
-            improved = score < best.metric - 1e-6
+            score = self._score(metrics, epoch)
+            improved = score > best.metric + 1e-6
             if improved:
                 best = _Best(score, epoch, _snapshot(params))
                 stale = 0
@@ -338,10 +463,41 @@ class Trainer:
                 self.callback(LogEvent(f"early stopping after epoch {epoch}: no validation "
                                        f"gain for {cfg.patience} epochs (best epoch {best.epoch})"))
                 break
+        self._last_good = None  # from here on the parameters are whole (best restored below)
         if best.state:
             _restore(params, best.state)
             self.best_epoch = best.epoch
         return step
+
+    def _explosion(self, loss: float) -> str | None:
+        """Why a finite loss counts as diverged (None if it does not).
+
+        Relative: above ``diverge_factor`` x its starting level (the mean of the first
+        START_STEPS losses, floored at 0.01). Absolute, for a loss that is huge from step 1:
+        above ``diverge_factor`` x max(1, (rating range)^2) -- far beyond any squared error on
+        the scale, and beyond ranking losses (a few units)."""
+        factor = self.config.diverge_factor
+        if not factor:
+            return None
+        scale = getattr(self.dataset, "scale", None)
+        span = float(scale.max - scale.min) if scale is not None else 1.0
+        ceiling = factor * max(1.0, span * span)
+        if loss > ceiling:
+            return (f"loss {loss:.3g} is beyond {ceiling:.3g} ({factor:g} x the squared rating "
+                    "range): the loss exploded")
+        first = self.losses[:START_STEPS]
+        if first:
+            start = max(sum(first) / len(first), 0.01)
+            if loss > factor * start:
+                return (f"loss {loss:.3g} is more than {factor:g} x its starting level "
+                        f"{start:.3g}: the loss exploded")
+        return None
+
+    def _lr_advice(self) -> str:
+        inner = getattr(getattr(self.algorithm, "config", None), "inner_lr", None)
+        inner_text = f"inner_lr (now {inner:g})" if isinstance(inner, (int, float)) else "the inner learning rate"
+        return (f"Lower {inner_text} or outer_lr (now {self.config.outer_lr:g}), "
+                "or tighten grad_clip")
 
     def _record_epoch(self, epoch, step, t_start, metrics, improved) -> None:
         elapsed = time.perf_counter() - t_start
@@ -360,7 +516,9 @@ class Trainer:
         if self.run_folder is not None and self.algorithm is not None:
             self.run_folder.save_weights(self.algorithm.state_dict())
 
-    def _finish(self, status: str, t_start: float, step: int, error: str | None = None) -> dict:
+    def _finish(self, status: str, t_start: float, step: int, error: str | None = None,
+                failure: str | None = None, save: bool = True,
+                interrupted_by: str | None = None) -> dict:
         wall = time.perf_counter() - t_start
         summary: dict[str, Any] = {
             "status": status,
@@ -375,11 +533,19 @@ class Trainer:
             "validation": self.history[-1] if self.history else {},
         }
         if self.history:
-            best = min(self.history, key=lambda h: h.get("val_mae", math.inf))
+            key = f"val_{self.monitor}"
+            sign = -1.0 if monitor_mode(self.monitor) == "min" else 1.0
+            scored = [h for h in self.history if isinstance(h.get(key), float) and math.isfinite(h[key])]
+            best = max(scored, key=lambda h: sign * h[key]) if scored else self.history[-1]
             summary["best_validation"] = best
+            summary["monitor"] = self.monitor
         if error:
             summary["error"] = error
-        if status in ("finished", "cancelled") and self.algorithm is not None:
+        if failure:
+            summary["failure"] = failure
+        if interrupted_by:
+            summary["interrupted_by"] = interrupted_by
+        if status in ("finished", "cancelled") and self.algorithm is not None and save:
             self._save_weights()
             if self.config.final_test and status == "finished" and len(self.split.test_users):
                 ks = [k for k in DEFAULT_KS if k <= self.split.config.max_support]
@@ -387,6 +553,14 @@ class Trainer:
                 summary["test"] = {str(k): m for k, m in test.items()}
         if self.run_folder is not None:
             summary["run_dir"] = str(self.run_folder.path)
+            try:
+                sha = self.run_folder.weights_sha256() if self.run_folder.has_weights else None
+            except Exception:  # noqa: BLE001 - the summary is written regardless
+                sha = None
+            if sha:
+                summary["weights_sha256"] = sha
+            if self._heartbeat is not None:
+                self._heartbeat.stop()
             self.run_folder.write_summary(summary)
         return summary
 
@@ -411,5 +585,7 @@ __all__ = [
     "StopToken",
     "TrainConfig",
     "Trainer",
+    "Terminated",
     "TrainingFailed",
+    "monitor_mode",
 ]

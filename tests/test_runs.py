@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -45,8 +47,14 @@ def test_weights_round_trip_and_refuse_pickled_objects(tmp_path):
             return (print, ("executed",))
 
     torch.save({"w": Evil()}, run.weights_path)
-    with pytest.raises(RunError, match="cannot be read as weights"):
+    with pytest.raises(RunError, match="checksum mismatch"):  # replaced after saving
         run.load_weights()
+    config = json.loads((run.path / "config.json").read_text())
+    del config["weights"]  # a run saved before checksums: the payload itself is refused
+    atomic_write_json(run.path / "config.json", config)
+    with pytest.raises(RunError, match="refused: it holds Python objects") as caught:
+        run.load_weights()
+    assert "weights_only" not in str(caught.value) and "print" in str(caught.value)
 
 
 def test_summary_sets_status_and_list_runs(tmp_path):
@@ -92,5 +100,5 @@ def test_metrics_tail_follows_a_growing_file(tmp_path):
     assert new["step"].tolist() == [2] and new["loss"].tolist() == [0.4]
     assert tail.poll().empty
     # The folder is reused by a new run: the file shrinks and is read from the top.
-    (run.path / "metrics.csv").write_text(",".join(METRIC_COLUMNS) + "\nstep,1,1,0.1,0.9,,,,\n")
+    (run.path / "metrics.csv").write_text(",".join(METRIC_COLUMNS) + "\nstep,1,1,0.1,0.9\n")
     assert tail.poll()["loss"].tolist() == [0.9]
