@@ -7,11 +7,20 @@ from pathlib import Path
 
 
 def resources_dir() -> Path:
-    """The repository's ``resources/`` folder (override with ``METAREC_RESOURCES``)."""
+    """The bundled ``core/resources/`` folder (package data, found with importlib.resources, so
+    it works from a source checkout, an editable install and an installed wheel alike).
+    ``METAREC_RESOURCES`` overrides it."""
     env = os.environ.get("METAREC_RESOURCES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "resources"
+    from importlib.resources import files
+
+    bundled = files(__package__ or "core").joinpath("resources")
+    path = Path(str(bundled))
+    if path.is_dir():
+        return path
+    legacy = Path(__file__).resolve().parent.parent / "resources"  # an older checkout layout
+    return legacy if legacy.is_dir() else path
 
 
 def default_workspace() -> Path:

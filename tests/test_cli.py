@@ -59,12 +59,15 @@ def test_train_evaluate_recommend_predict_compare(tmp_path, capsys):
     pd.DataFrame({"item": list(raw[:5]) + ["no-such-item"], "rating": [5, 1, 4, 2, 5, 3]}).to_csv(
         tmp_path / "mine.csv", index=False)
     assert main(["recommend", str(maml), "--ratings", str(tmp_path / "mine.csv"), "--top", "5",
-                 "--json"]) == 0
+                 "--json"]) == 2  # an item that is neither an id nor a title: refused
+    assert "line 7, column 'item': 'no-such-item' is neither" in capsys.readouterr().err
+    assert main(["recommend", str(maml), "--ratings", str(tmp_path / "mine.csv"), "--top", "5",
+                 "--json", "--skip-unknown", "--min-ratings", "0"]) == 0
     captured = capsys.readouterr()
     rec = json.loads(captured.out)
     assert len(rec["adapted"]) == 5
     assert not {r["item_id"] for r in rec["adapted"]} & set(raw[:5].tolist())
-    assert "line 7: unknown item 'no-such-item'" in captured.err
+    assert "line 7, column 'item': 'no-such-item'" in captured.err and "(skipped)" in captured.err
 
     pd.DataFrame({"user": ["a"] * 3 + ["b"] * 2, "item": list(raw[:3]) + list(raw[3:5]),
                   "rating": [5, 4, 1, 2, 3]}).to_csv(tmp_path / "support.csv", index=False)
@@ -75,7 +78,7 @@ def test_train_evaluate_recommend_predict_compare(tmp_path, capsys):
                  "--query", str(tmp_path / "query.csv"), "--out", str(out)]) == 0
     pred = pd.read_csv(out)
     assert len(pred) == 3 and pred["prediction"].between(dataset.scale.min, dataset.scale.max).all()
-    assert "unknown item 'zzz'" in capsys.readouterr().err
+    assert "'zzz' is neither an item id nor a title" in capsys.readouterr().err
 
     assert main(["compare", str(maml), str(base), "--k", "10"]) == 0
     table = capsys.readouterr().out
