@@ -121,8 +121,10 @@ def test_guess_mapping(columns, expected):
     assert m is not None and (m.user, m.item, m.rating, m.timestamp) == expected
 
 
-def test_guess_mapping_gives_up_without_a_rating():
-    assert guess_mapping(["userId", "movieId", "tag"]) is None
+def test_guess_mapping_without_a_rating_is_implicit():
+    m = guess_mapping(["userId", "movieId", "tag"])
+    assert m is not None and m.rating is None and m.implicit
+    assert guess_mapping(["userId", "movieId", "tag"], implicit=False) is None
     assert guess_mapping(["col1", "col2", "col3"]) is None
 
 

@@ -1,10 +1,12 @@
 """Datasets: one model (:class:`RatingsDataset`) for built-in, MovieLens, generic and synthetic data."""
 
+from .build import build_dataset
 from .builtin import BUILTINS, DEFAULT_BUILTIN, load_builtin
-from .dataset import ItemFeatures, RatingScale, RatingsDataset, UserFeatures, build_dataset
+from .dataset import IMPLICIT_SCALE, ItemFeatures, RatingScale, RatingsDataset, UserFeatures
 from .errors import ColumnError, DatasetError, FormatError, ValueProblem
 from .loading import DatasetSpec, describe_source, load_dataset, parse_synthetic
 from .movielens import detect_movielens, load_movielens
+from .netflix import load_netflix
 from .synthetic import SyntheticConfig, make_synthetic
 from .table import (
     ColumnMapping,
@@ -23,6 +25,7 @@ __all__ = [
     "DatasetError",
     "DatasetSpec",
     "FormatError",
+    "IMPLICIT_SCALE",
     "ItemFeatures",
     "ItemTableMapping",
     "RatingScale",
@@ -37,6 +40,7 @@ __all__ = [
     "load_builtin",
     "load_dataset",
     "load_movielens",
+    "load_netflix",
     "load_table",
     "make_synthetic",
     "parse_synthetic",

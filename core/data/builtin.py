@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..paths import resources_dir
-from .dataset import RatingScale, RatingsDataset, build_dataset
+from .build import build_dataset
+from .dataset import RatingScale, RatingsDataset
 from .errors import DatasetError
 
 
@@ -50,6 +51,7 @@ def load_builtin(name: str = DEFAULT_BUILTIN) -> RatingsDataset:
         source=f"builtin:{name}",
         items=movies,
         scale=RatingScale(0.5, 5.0, 0.5),
+        strict_scale=True,
         path=ratings_path,
         item_path=folder / "movies.csv.gz",
     )

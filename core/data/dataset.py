@@ -12,13 +12,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import ColumnError, DatasetError, FormatError, ValueProblem
+from .errors import DatasetError
 
 NO_GENRE = "(no genres listed)"
 YEAR_EDGES = np.arange(1920, 2030, 5)  # 5-year buckets; bucket 0 = unknown year
@@ -39,12 +38,53 @@ class RatingScale:
         lo, hi = float(values.min()), float(values.max())
         if len(values) < 2:
             return cls(lo, max(hi, lo + 1.0), 1.0)
+        if hi - lo > 1e9:  # no grid to find (and the offsets below would overflow)
+            return cls(lo, hi, 0.0)
         # The step is the largest grid every rating lies on: gcd of the offsets from the minimum.
         offsets = np.round((values - lo) * 1e6).astype(np.int64)
         step = float(np.gcd.reduce(offsets)) / 1e6
         if step >= 0.01:
             return cls(lo, hi, round(step, 6))
         return cls(lo, hi, 0.0)
+
+    @classmethod
+    def parse(cls, text: str | RatingScale) -> RatingScale:
+        """'-10:10:0.05' (min:max:step), '1:5' (step 1), '0.5..5' -> a scale; step 0 = continuous.
+
+        Raises :class:`DatasetError` for text that is not a scale (min must be below max).
+        """
+        if isinstance(text, RatingScale):
+            return text
+        raw = str(text).strip()
+        parts = re.split(r"\s*(?::|\.\.|,|/)\s*", raw)
+        if len(parts) == 1:  # '1-5' (but '-10-10' is ambiguous: use ':')
+            m = re.fullmatch(r"(-?[\d.]+)\s*-\s*(-?[\d.]+)", raw)
+            parts = [m.group(1), m.group(2)] if m else parts
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(values) not in (2, 3) or not all(np.isfinite(values)):
+            raise DatasetError(
+                f"'{raw}' is not a rating scale", hint="write min:max or min:max:step, e.g. -10:10:0.05"
+            )
+        lo, hi = values[0], values[1]
+        step = values[2] if len(values) == 3 else 1.0
+        if not lo < hi or step < 0 or step > hi - lo:
+            raise DatasetError(
+                f"'{raw}' is not a rating scale: need min < max and 0 <= step <= max - min"
+            )
+        return cls(lo, hi, step)
+
+    def __str__(self) -> str:
+        return f"{self.min:g}:{self.max:g}:{self.step:g}"
+
+    def off_step(self, ratings: np.ndarray) -> np.ndarray:
+        """Mask of ratings that are not ``min + k * step`` (all False on a continuous scale)."""
+        if self.step <= 0:
+            return np.zeros(len(ratings), dtype=bool)
+        k = (np.asarray(ratings, dtype=np.float64) - self.min) / self.step
+        return np.abs(k - np.round(k)) > 1e-6
 
     @property
     def span(self) -> float:
@@ -63,6 +103,9 @@ class RatingScale:
 
     def to_dict(self) -> dict[str, float]:
         return {"min": self.min, "max": self.max, "step": self.step}
+
+
+IMPLICIT_SCALE = RatingScale(0.0, 1.0, 1.0)  # implicit feedback: every interaction is 1.0
 
 
 @dataclass
@@ -100,15 +143,69 @@ class ItemFeatures:
 
 @dataclass
 class UserFeatures:
-    """Categorical user attributes (age bucket, gender, occupation, ...) as integer codes."""
+    """Categorical user attributes (age bucket, gender, occupation, ...) as integer codes.
+
+    Code 0 of every field means "unknown" (a user missing from the user table, an empty value, a
+    new user who gave nothing): models size each field's embedding ``len(vocab) + 1``.
+    Numeric fields with many values (ages in ML-100K) are bucketed; ``edges[f]`` holds the bucket
+    edges (code ``1 + searchsorted(edges, value, 'right')``), ``None`` for categorical fields.
+    """
 
     fields: list[str]
     codes: np.ndarray  # int64 [n_users, n_fields], 0 = unknown
     vocab: list[list[str]]  # per field, the label of code 1, 2, ...
+    edges: list[np.ndarray | None] = field(default_factory=list)
 
     @property
     def cardinalities(self) -> list[int]:
         return [len(v) + 1 for v in self.vocab]
+
+    def encode(self, values: dict[str, Any] | None) -> np.ndarray:
+        """int64 [n_fields] codes of one (new) user's raw values; unknown/missing/unseen -> 0.
+
+        A categorical value matches a label exactly (then case-insensitively, then as a number:
+        ``25`` matches ``'25'``); a bucketed numeric field takes a number (or a bucket label).
+        """
+        out = np.zeros(len(self.fields), dtype=np.int64)
+        for f, name in enumerate(self.fields):
+            value = (values or {}).get(name)
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            out[f] = self._code(f, value)
+        return out
+
+    def _code(self, f: int, value: Any) -> int:
+        labels = self.vocab[f]
+        text = str(value).strip()
+        if text in labels:
+            return labels.index(text) + 1
+        edges = self.edges[f] if f < len(self.edges) else None
+        if edges is not None:
+            try:
+                number = float(text)
+            except ValueError:
+                return 0
+            if not np.isfinite(number):
+                return 0
+            return int(np.searchsorted(edges, number, side="right")) + 1
+        lower = [label.lower() for label in labels]
+        if text.lower() in lower:
+            return lower.index(text.lower()) + 1
+        try:
+            number = float(text)
+        except ValueError:
+            return 0
+        for i, label in enumerate(labels):
+            try:
+                if float(label) == number:
+                    return i + 1
+            except ValueError:
+                continue
+        return 0
+
+    def allowed_values(self) -> dict[str, list[str]]:
+        """Per field, the raw values a user can choose (code 1, 2, ... in order; '' = unknown)."""
+        return {name: list(labels) for name, labels in zip(self.fields, self.vocab, strict=True)}
 
 
 @dataclass
@@ -130,6 +227,10 @@ class RatingsDataset:
     user_features: UserFeatures | None = None
     notes: list[str] = field(default_factory=list)
     truth: np.ndarray | None = None  # synthetic only: true preference [n_users, n_items]
+    # Implicit feedback (a click/view/purchase log, or a file whose ratings are all equal): every
+    # interaction is stored as rating 1.0 on the scale 0..1 (step 1; 0 never occurs), so "relevant"
+    # (>= 0.7) is every interaction; rating metrics (MAE/RMSE/nDCG@3) mean nothing and are hidden.
+    implicit: bool = False
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -183,6 +284,26 @@ class RatingsDataset:
     def user_index(self, raw_ids: Any) -> np.ndarray:
         return _lookup(self._user_lookup, raw_ids)
 
+    # ------------------------------------------------------ user features (new users)
+    @property
+    def user_feature_fields(self) -> list[str]:
+        """Names of the user feature fields ([] when the dataset has no user table)."""
+        return list(self.user_features.fields) if self.user_features else []
+
+    def user_feature_values(self) -> dict[str, list[str]]:
+        """Per user feature field, the raw values a new user can choose (for a combo box)."""
+        return self.user_features.allowed_values() if self.user_features else {}
+
+    def encode_user_features(self, values: dict[str, str | int | None] | None = None) -> np.ndarray:
+        """int64 [n_fields] feature codes of a new user: unknown, missing or unseen -> 0.
+
+        ``values`` maps field name -> raw value (``{"gender": "F", "age": 30}``); fields not
+        given are unknown. Unknown field names are ignored. Empty array without user features.
+        """
+        if self.user_features is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.user_features.encode(values)
+
     # --------------------------------------------------------------- summary
     @cached_property
     def fingerprint(self) -> str:
@@ -190,7 +311,11 @@ class RatingsDataset:
         h = hashlib.blake2b(digest_size=8)
         for arr in (self.user, self.item, self.rating):
             h.update(np.ascontiguousarray(arr).tobytes())
-        h.update(np.asarray(self.item_ids).astype(str).astype(bytes).tobytes())
+        ids = np.asarray(self.item_ids)
+        try:  # (the historical form, kept so existing runs still match their data)
+            h.update(ids.astype(str).astype(bytes).tobytes())
+        except UnicodeEncodeError:  # non-ASCII ids: their UTF-8 bytes, NUL-separated
+            h.update("\0".join(str(i) for i in ids).encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
     def summary(self) -> dict[str, Any]:
@@ -216,6 +341,7 @@ class RatingsDataset:
             "user_features": self.user_features.fields if self.user_features else [],
             "has_timestamps": self.timestamp is not None,
             "has_ground_truth": self.truth is not None,
+            "implicit": self.implicit,
             "fingerprint": self.fingerprint,
             "notes": list(self.notes),
         }
@@ -230,308 +356,49 @@ class RatingsDataset:
 
 
 def _lookup(index: pd.Index, raw_ids: Any) -> np.ndarray:
+    """Dense indices of raw ids, -1 where unknown. Ids are text kept as written: a string finds a
+    number id only when it is that number's canonical text ('7' finds 7; '007' does not), and a
+    number finds a text id equal to its canonical text (7 finds '7')."""
     values = np.atleast_1d(np.asarray(raw_ids, dtype=object))
     out = index.get_indexer(values)
     missing = out < 0
     if missing.any():
-        # Retry with the other representation (ids typed as text vs. numbers).
+        rest = values[missing]
         if index.dtype.kind in "iu":
-            alt = pd.to_numeric(pd.Series(values[missing]), errors="coerce")
-            ok = alt.notna().to_numpy() & np.isclose(alt.fillna(0) % 1, 0)
-            retry = np.full(missing.sum(), -1)
-            retry[ok] = index.get_indexer(alt[ok].astype(np.int64).to_numpy())
+            alt = np.array([canonical_int(v) for v in rest], dtype=object)
+            ok = np.array([a is not None for a in alt], dtype=bool)
+            retry = np.full(len(rest), -1)
+            if ok.any():
+                retry[ok] = index.get_indexer(alt[ok].astype(np.int64))
         else:
-            retry = index.get_indexer(np.array([str(v) for v in values[missing]], dtype=object))
+            retry = index.get_indexer(np.array([_as_text(v) for v in rest], dtype=object))
         out[missing] = retry
     return out.astype(np.int64)
 
 
-# --------------------------------------------------------------------------- the builder
-_TITLE_YEAR = re.compile(r"^(.*?)\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+def _as_text(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
-def split_title_year(titles: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """'Toy Story (1995)' -> ('Toy Story', 1995); titles without a year keep NaN."""
-    titles = titles.fillna("").astype(str)
-    parts = titles.str.extract(_TITLE_YEAR)
-    clean = parts[0].where(parts[0].notna(), titles).str.strip()
-    year = pd.to_numeric(parts[1], errors="coerce")
-    return clean, year
+_CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,18})")
 
 
-def _numeric(values: pd.Series, *, path: str | None, column: str, line_of) -> np.ndarray:
-    """Convert a column to float64, naming the first non-numeric or missing value's line."""
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise ValueProblem(
-                f"rating is missing or not finite ({arr[row]}); {int(bad.sum())} such row(s)",
-                path=path,
-                line=line_of(row),
-                column=column,
-            )
-        return arr
-    converted = pd.to_numeric(values, errors="coerce")
-    bad = converted.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raw = values.iloc[row]
-        what = "is missing" if pd.isna(raw) or str(raw).strip() == "" else f"'{raw}' is not a number"
-        raise ValueProblem(
-            f"rating {what}; {int(bad.sum())} such row(s)",
-            path=path,
-            line=line_of(row),
-            column=column,
-        )
-    arr = converted.to_numpy(dtype=np.float64)
-    if not np.isfinite(arr).all():
-        row = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueProblem(
-            f"rating '{values.iloc[row]}' is not finite", path=path, line=line_of(row), column=column
-        )
-    return arr
-
-
-def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes ordered by raw id (numeric ids numerically, others as text)."""
-    codes, uniques = pd.factorize(values, sort=False)
-    uniques = np.asarray(uniques)
-    order = np.argsort(uniques, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[codes].astype(np.int32), uniques[order]
-
-
-def _ids(values: pd.Series, *, path: str | None, column: str, line_of) -> pd.Series:
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise ValueProblem("id is missing", path=path, line=line_of(row), column=column)
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        as_num = pd.to_numeric(values, errors="coerce")
-        if as_num.notna().all() and (as_num % 1 == 0).all():
-            return as_num.astype(np.int64)
-        return values.astype(str).str.strip()
-    if pd.api.types.is_float_dtype(values.dtype) and (values % 1 == 0).all():
-        return values.astype(np.int64)
-    return values
-
-
-def _year_bucket(year: np.ndarray) -> np.ndarray:
-    bucket = np.searchsorted(YEAR_EDGES, np.nan_to_num(year, nan=0.0), side="right") + 1
-    bucket[~np.isfinite(year)] = 0
-    return bucket.astype(np.int64)
-
-
-def _genre_csr(genres: pd.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
-    lists = genres.fillna("").astype(str).str.split("|")
-    lists = lists.map(lambda gs: [g.strip() for g in gs if g.strip() and g.strip() != NO_GENRE])
-    names = sorted({g for gs in lists for g in gs})
-    lookup = {g: i for i, g in enumerate(names)}
-    counts = lists.map(len).to_numpy()
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    index = np.fromiter((lookup[g] for gs in lists for g in gs), dtype=np.int32, count=int(offsets[-1]))
-    return names, offsets, index
-
-
-def _user_features(users: pd.DataFrame) -> UserFeatures | None:
-    fields, cols, vocab = [], [], []
-    for name in users.columns:
-        if name == "user_id":
-            continue
-        col = users[name]
-        if pd.api.types.is_numeric_dtype(col.dtype) and col.nunique() > 12:
-            edges = np.unique(np.nanquantile(col.to_numpy(dtype=float), [0.2, 0.4, 0.6, 0.8]))
-            codes = np.searchsorted(edges, col.to_numpy(dtype=float), side="right") + 1
-            codes[col.isna().to_numpy()] = 0
-            labels = [f"<{edges[0]:g}"] + [f">={e:g}" for e in edges]
-        else:
-            cat = pd.Categorical(col.astype("string"))
-            codes = cat.codes.astype(np.int64) + 1
-            labels = [str(c) for c in cat.categories]
-            if len(labels) > 1000:  # free text such as zip codes: not a useful feature
-                continue
-        fields.append(str(name))
-        cols.append(codes.astype(np.int64))
-        vocab.append(labels)
-    if not fields:
+def canonical_int(value: Any) -> int | None:
+    """The int64 a value stands for when its text is exactly that number's canonical form."""
+    if isinstance(value, (bool, np.bool_)):
         return None
-    return UserFeatures(fields, np.stack(cols, axis=1), vocab)
-
-
-def build_dataset(
-    ratings: pd.DataFrame,
-    *,
-    name: str,
-    source: str | Path,
-    items: pd.DataFrame | None = None,
-    users: pd.DataFrame | None = None,
-    scale: RatingScale | None = None,
-    path: str | Path | None = None,
-    header_lines: int = 1,
-    item_path: str | Path | None = None,
-    truth: np.ndarray | None = None,
-    item_header_lines: int = 1,
-) -> RatingsDataset:
-    """Validate raw columns and build a :class:`RatingsDataset`.
-
-    ``ratings`` has columns ``user``, ``item``, ``rating`` and optionally ``timestamp``, in file
-    order (row ``i`` is file line ``i + header_lines + 1``, used in error messages).
-    ``items`` has ``item_id`` and any of ``title``, ``genres`` ('A|B'), ``year``; ``users`` has
-    ``user_id`` and categorical columns. Duplicate (user, item) pairs keep the latest rating (by
-    timestamp, else the last in the file) and the count is reported in ``notes``. Items rated
-    but absent from a given item table are an error.
-    """
-    shown = str(path) if path is not None else None
-
-    def line_of(row: int) -> int:
-        return int(row) + header_lines + 1
-
-    for col in ("user", "item", "rating"):
-        if col not in ratings.columns:
-            raise ColumnError(f"missing column '{col}'", path=shown)
-    if len(ratings) == 0:
-        raise FormatError("no ratings (the file is empty or has only a header)", path=shown)
-
-    user_raw = _ids(ratings["user"], path=shown, column="user", line_of=line_of)
-    item_raw = _ids(ratings["item"], path=shown, column="item", line_of=line_of)
-    rating = _numeric(ratings["rating"], path=shown, column="rating", line_of=line_of)
-    timestamp = None
-    if "timestamp" in ratings.columns:
-        ts = pd.to_numeric(ratings["timestamp"], errors="coerce")
-        if ts.isna().any():
-            row = int(np.flatnonzero(ts.isna().to_numpy())[0])
-            raise ValueProblem(
-                f"timestamp '{ratings['timestamp'].iloc[row]}' is not a number",
-                path=shown,
-                line=line_of(row),
-                column="timestamp",
-            )
-        timestamp = ts.to_numpy(dtype=np.int64)
-
-    if scale is None:
-        scale = RatingScale.infer(rating)
-    off = (rating < scale.min - 1e-9) | (rating > scale.max + 1e-9)
-    if off.any():
-        row = int(np.flatnonzero(off)[0])
-        raise ValueProblem(
-            f"rating {rating[row]:g} is off the scale {scale.min:g}..{scale.max:g}; "
-            f"{int(off.sum())} such row(s)",
-            path=shown,
-            line=line_of(row),
-            column="rating",
-        )
-
-    notes: list[str] = []
-    user_code, user_ids = _factorize_sorted(user_raw)
-    item_code, item_ids = _factorize_sorted(item_raw)
-    n_items = len(item_ids)
-
-    # One sort by (user, item) groups each user's ratings and exposes duplicate pairs.
-    key = user_code.astype(np.int64) * n_items + item_code
-    order = np.argsort(key, kind="stable")
-    key_sorted = key[order]
-    dup = key_sorted[1:] == key_sorted[:-1]
-    if dup.any():
-        n_dup = int(dup.sum())
-        first_row = int(min(order[1:][dup].min(), order[:-1][dup].min()))
-        if timestamp is not None:
-            # Among equal keys, order by timestamp then file position; keep the last.
-            order = np.lexsort((np.arange(len(key)), timestamp, key))
-            key_sorted = key[order]
-        keep = np.ones(len(order), dtype=bool)
-        keep[:-1] = key_sorted[1:] != key_sorted[:-1]
-        order = order[keep]
-        notes.append(
-            f"{n_dup} duplicate (user, item) rating(s) dropped, the latest kept "
-            f"(first duplicate at line {line_of(first_row)})"
-        )
-    user_sorted = user_code[order]
-    item_sorted = item_code[order]
-    rating_sorted = rating[order].astype(np.float32)
-    ts_sorted = timestamp[order] if timestamp is not None else None
-
-    item_table = _item_table(items, item_ids, path=item_path, header_lines=item_header_lines)
-    user_table = None
-    user_features = None
-    if users is not None:
-        user_table = _user_table(users, user_ids, path=path)
-        user_features = _user_features(user_table)
-
-    names, offsets, index = _genre_csr(item_table["genres"])
-    year = item_table["year"].to_numpy(dtype=np.float32, na_value=np.nan)
-    features = ItemFeatures(names, offsets, index, year, _year_bucket(year))
-    return RatingsDataset(
-        name=name,
-        source=str(source),
-        user=user_sorted,
-        item=item_sorted,
-        rating=rating_sorted,
-        timestamp=ts_sorted,
-        user_ids=user_ids,
-        item_ids=item_ids,
-        items=item_table,
-        users=user_table,
-        scale=scale,
-        item_features=features,
-        user_features=user_features,
-        notes=notes,
-        truth=truth,
-    )
-
-
-def _item_table(
-    items: pd.DataFrame | None, item_ids: np.ndarray, *, path, header_lines: int = 1
-) -> pd.DataFrame:
-    """One row per dense item, in dense order, with title, genres and year filled in."""
-    base = pd.DataFrame({"item_id": item_ids})
-    if items is None:
-        base["title"] = [f"Item {i}" for i in item_ids]
-        base["genres"] = ""
-        base["year"] = np.nan
-        return base
-    if "item_id" not in items.columns:
-        raise ColumnError("item table has no item id column", path=path)
-    items = items.copy()
-    shown = str(path) if path is not None else "item table"
-    items["item_id"] = _ids(
-        items["item_id"], path=shown, column="item_id", line_of=lambda r: r + header_lines + 1
-    )
-    items = items.drop_duplicates("item_id", keep="last")
-    if items["item_id"].dtype != np.asarray(item_ids).dtype:
-        if np.asarray(item_ids).dtype.kind in "iu":
-            items["item_id"] = pd.to_numeric(items["item_id"], errors="coerce")
-        else:
-            items["item_id"] = items["item_id"].astype(str)
-    table = base.merge(items, on="item_id", how="left", indicator=True)
-    missing = table["_merge"] != "both"
-    if missing.any():
-        examples = ", ".join(str(v) for v in table.loc[missing, "item_id"].head(5))
-        raise DatasetError(
-            f"{int(missing.sum())} rated item(s) are missing from the item table, e.g. {examples}",
-            path=path,
-            column="item_id",
-        )
-    table = table.drop(columns="_merge")
-    if "title" not in table.columns:
-        table["title"] = [f"Item {i}" for i in item_ids]
-    if "year" not in table.columns or table["year"].isna().all():
-        clean, year = split_title_year(table["title"])
-        table["title"], table["year"] = clean, year
-    table["year"] = pd.to_numeric(table["year"], errors="coerce")
-    table["title"] = table["title"].fillna("").astype(str)
-    table.loc[table["title"] == "", "title"] = [f"Item {i}" for i in table.loc[table["title"] == "", "item_id"]]
-    if "genres" not in table.columns:
-        table["genres"] = ""
-    table["genres"] = table["genres"].fillna("").astype(str)
-    return table.reset_index(drop=True)
-
-
-def _user_table(users: pd.DataFrame, user_ids: np.ndarray, path=None) -> pd.DataFrame:
-    if "user_id" not in users.columns:
-        raise ColumnError("user table has no user id column", path=path)
-    users = users.drop_duplicates("user_id", keep="last").copy()
-    if np.asarray(user_ids).dtype.kind in "iu":
-        users["user_id"] = pd.to_numeric(users["user_id"], errors="coerce")
-    return pd.DataFrame({"user_id": user_ids}).merge(users, on="user_id", how="left")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if float(value).is_integer() and abs(value) < 2**63 else None
+    text = str(value)
+    if _CANONICAL_INT.fullmatch(text) and text != "-0":
+        number = int(text)
+        return number if -(2**63) <= number < 2**63 else None
+    return None

@@ -5,14 +5,18 @@ A source is a :class:`DatasetSpec`, or a string that parses into one:
 * ``movielens-small`` / ``builtin:movielens-small``: a built-in dataset;
 * ``synthetic`` / ``synthetic:n_users=300,seed=1``: generated data with a known truth;
 * a folder or ``.zip``: MovieLens, layout auto-detected;
-* a ratings file (CSV, TSV, text, Parquet): columns from a :class:`ColumnMapping`, or guessed
-  from the header.
+* a ratings file (CSV, TSV, text, ``.gz``, JSON lines, Parquet): columns from a
+  :class:`ColumnMapping`, or guessed from the header (no rating column: implicit feedback);
+* a Netflix-prize block file (``1:`` then ``user,rating,date`` lines), detected from its content.
+
+A spec may fix the rating ``scale`` (instead of inferring it) and the ``escape`` character of
+quoted fields (Book-Crossing writes ``\\"``).
 """
 
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +26,13 @@ import pyarrow as pa
 from .builtin import BUILTINS, load_builtin
 from .dataset import RatingScale, RatingsDataset
 from .errors import ColumnError, DatasetError, FormatError
-from .movielens import EXPECTED, KEY_FILES, find_layout, load_movielens
+from .mapping import ColumnMapping, guess_mapping
+from .movielens import EXPECTED, KEY_FILES, find_layout, is_movielens_file, load_movielens
+from .netflix import load_netflix
+from .sniff import delimiter_name, sniff_format
+from .source import Source, decode_sample
 from .synthetic import SyntheticConfig, make_synthetic
-from .table import ColumnMapping, delimiter_name, guess_mapping, load_table, open_table
+from .table import load_table, open_table
 
 KINDS = ("builtin", "movielens", "table", "synthetic")
 
@@ -39,16 +47,39 @@ class DatasetSpec:
     name: str | None = None
     mapping: ColumnMapping | None = None
     synthetic: SyntheticConfig | None = None
+    scale: RatingScale | None = None  # fixes the scale (else the format's, or inferred)
+    escape: str | None = None  # escape character inside quoted fields (tables only)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise DatasetError(
                 f"unknown dataset kind '{self.kind}'", hint="one of " + ", ".join(KINDS)
             )
+        if self.scale is not None and not isinstance(self.scale, RatingScale):
+            self.scale = RatingScale.parse(self.scale)
 
     @classmethod
-    def parse(cls, text: str | Path, mapping: ColumnMapping | None = None) -> DatasetSpec:
-        """Parse a source string (see the module docstring). Paths must exist."""
+    def parse(
+        cls,
+        text: str | Path,
+        mapping: ColumnMapping | None = None,
+        *,
+        scale: RatingScale | str | None = None,
+        escape: str | None = None,
+    ) -> DatasetSpec:
+        """Parse a source string (see the module docstring). Paths must exist.
+
+        ``scale`` ('-10:10:0.05' or a :class:`RatingScale`) and ``escape`` are stored in the spec.
+        """
+        spec = cls._parse(text, mapping)
+        if scale is not None:
+            spec.scale = RatingScale.parse(scale)
+        if escape:
+            spec.escape = escape
+        return spec
+
+    @classmethod
+    def _parse(cls, text: str | Path, mapping: ColumnMapping | None = None) -> DatasetSpec:
         if isinstance(text, Path):
             return cls._from_path(text, mapping)
         s = str(text).strip()
@@ -73,7 +104,7 @@ class DatasetSpec:
             raise FormatError("file or folder not found", path=path, hint=hint)
         if path.is_dir() or path.suffix.lower() == ".zip":
             return cls("movielens", path=str(path))
-        if mapping is None and path.name in KEY_FILES.values():
+        if mapping is None and path.name in KEY_FILES.values() and is_movielens_file(path):
             # The key file of a MovieLens folder was chosen: load the whole folder.
             layout = find_layout(path.parent)
             if layout is not None and KEY_FILES[layout.kind] == path.name and not layout.subfolder:
@@ -95,6 +126,8 @@ class DatasetSpec:
             "name": self.name,
             "mapping": self.mapping.to_dict() if self.mapping else None,
             "synthetic": self.synthetic.to_dict() if self.synthetic else None,
+            "scale": self.scale.to_dict() if self.scale else None,
+            "escape": self.escape,
         }
 
     @classmethod
@@ -107,6 +140,8 @@ class DatasetSpec:
             synthetic=SyntheticConfig.from_dict(data["synthetic"])
             if data.get("synthetic")
             else None,
+            scale=RatingScale(**data["scale"]) if data.get("scale") else None,
+            escape=data.get("escape"),
         )
 
 
@@ -181,14 +216,28 @@ def synthetic_string(config: SyntheticConfig) -> str:
 
 # --------------------------------------------------------------------------- loading
 def load_dataset(
-    spec_or_string: DatasetSpec | str | Path, mapping: ColumnMapping | None = None
+    spec_or_string: DatasetSpec | str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    scale: RatingScale | str | None = None,
+    escape: str | None = None,
 ) -> RatingsDataset:
-    """Load any source; every failure is a :class:`DatasetError` that names the file."""
+    """Load any source; every failure is a :class:`DatasetError` that names the file.
+
+    ``scale`` ('-10:10:0.05' or a :class:`RatingScale`) fixes the rating scale instead of the
+    format's or the inferred one; ``escape`` is the escape character of quoted fields.
+    """
     spec = (
         spec_or_string
         if isinstance(spec_or_string, DatasetSpec)
         else DatasetSpec.parse(spec_or_string, mapping)
     )
+    if scale is not None or escape:
+        spec = replace(
+            spec,
+            scale=RatingScale.parse(scale) if scale is not None else spec.scale,
+            escape=escape or spec.escape,
+        )
     try:
         return _load(spec, mapping)
     except DatasetError:
@@ -199,6 +248,8 @@ def load_dataset(
         zipfile.BadZipFile,
         pd.errors.ParserError,
         pa.ArrowException,
+        NotImplementedError,
+        MemoryError,
     ) as exc:
         # A read problem a loader did not anticipate: still a message, not a traceback.
         raise FormatError(f"cannot read the data ({exc})", path=spec.path) from exc
@@ -215,20 +266,34 @@ def _load(spec: DatasetSpec, mapping: ColumnMapping | None) -> RatingsDataset:
     if spec.path is None:
         raise DatasetError(f"a '{spec.kind}' dataset needs a path")
     if spec.kind == "movielens":
-        return load_movielens(spec.path)
+        return load_movielens(spec.path, scale=spec.scale)
     mapping = mapping or spec.mapping
+    if mapping is None and _is_netflix(spec.path):
+        return load_netflix(spec.path, name=spec.name, scale=spec.scale)
     if mapping is None:
-        table = open_table(spec.path)
+        table = open_table(spec.path, escape=spec.escape)
         mapping = guess_mapping(table.columns)
         if mapping is None:
             shown = ", ".join(f"'{c}'" for c in table.columns)
             raise ColumnError(
-                f"cannot tell which columns hold the user, item and rating; the file has "
+                f"cannot tell which columns hold the user and the item; the file has "
                 f"columns {shown}",
                 path=spec.path,
-                hint="give a column mapping (user, item, rating and optionally timestamp)",
+                hint="give a column mapping: user, item, and optionally rating (none: implicit "
+                "feedback) and timestamp",
             )
-    return load_table(spec.path, mapping, name=spec.name)
+        mapping = replace(mapping, escape=spec.escape)
+    elif spec.escape and not mapping.escape:
+        mapping = replace(mapping, escape=spec.escape)
+    return load_table(spec.path, mapping, name=spec.name, scale=spec.scale)
+
+
+def _is_netflix(path: str) -> bool:
+    src = Source.file(path)
+    if src.size == 0:
+        return False
+    text, _ = decode_sample(src)
+    return sniff_format(text, src.suffix) == "netflix"
 
 
 def describe_source(path: str | Path) -> str:
@@ -257,16 +322,20 @@ def describe_source(path: str | Path) -> str:
                 if layout
                 else f"{what} without MovieLens files (expected {EXPECTED})"
             )
-        if p.name in KEY_FILES.values():
+        if p.name in KEY_FILES.values() and is_movielens_file(p):
             layout = find_layout(p.parent)
             if layout is not None and KEY_FILES[layout.kind] == p.name and not layout.subfolder:
                 return layout.describe()
+        if _is_netflix(str(p)):
+            return "Netflix-prize blocks (a movie line '1:' then user,rating,date lines)"
         table = open_table(p)
     except DatasetError as exc:
         return f"Cannot use: {exc.problem}"
     columns = ", ".join(table.columns[:8]) + (", ..." if len(table.columns) > 8 else "")
-    if table.parquet:
+    if table.kind == "parquet":
         kind = "Parquet table"
+    elif table.kind in ("jsonl", "json"):
+        kind = "JSON lines" if table.kind == "jsonl" else "JSON array"
     else:
         assert table.spec is not None
         header = "" if table.spec.has_header else ", no header"
@@ -275,4 +344,6 @@ def describe_source(path: str | Path) -> str:
     tail = ""
     if guessed is not None:
         tail = "; " + ", ".join(f"{role}={col}" for role, col in guessed.roles().items())
+        if guessed.implicit:
+            tail += "; no rating column: implicit feedback"
     return f"{kind} (columns: {columns}{tail})"

@@ -19,17 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .dataset import RatingScale, RatingsDataset, build_dataset, split_title_year
-from .errors import FormatError
-from .table import (
-    ReadSpec,
-    Source,
-    column_error,
-    decode_sample,
-    file_lines,
-    header_names,
-    read_frame,
-)
+from .build import build_dataset, split_title_year
+from .dataset import RatingScale, RatingsDataset
+from .errors import DatasetError, FormatError
+from .mapping import guess_mapping
+from .reader import ReadSpec, file_lines, read_frame
+from .sniff import column_error, header_names
+from .source import Source, decode_sample, detect_encoding
 
 KEY_FILES = {"100k": "u.data", "1m": "ratings.dat", "csv": "ratings.csv"}
 SIDE_FILES = {
@@ -199,8 +195,12 @@ def _listing(path: Path) -> str:
     return "it contains " + ", ".join(names[:12]) + more
 
 
-def load_movielens(path: str | Path) -> RatingsDataset:
-    """Load MovieLens 100K, 1M/10M or a CSV-family release from a folder or a .zip."""
+def load_movielens(path: str | Path, *, scale: RatingScale | None = None) -> RatingsDataset:
+    """Load MovieLens 100K, 1M/10M or a CSV-family release from a folder or a .zip.
+
+    ``scale`` replaces the release's own scale (whose step is otherwise enforced: whole stars in
+    100K and 1M). Side files (titles, users) are decoded as UTF-8 when they are, else Latin-1.
+    """
     layout = find_layout(path)
     if layout is None:
         raise FormatError(
@@ -209,10 +209,10 @@ def load_movielens(path: str | Path) -> RatingsDataset:
             hint=_listing(Path(path)),
         )
     if layout.kind == "100k":
-        return _load_100k(layout)
+        return _load_100k(layout, scale)
     if layout.kind == "1m":
-        return _load_dat(layout)
-    return _load_csv_family(layout)
+        return _load_dat(layout, scale)
+    return _load_csv_family(layout, scale)
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -226,8 +226,15 @@ def _read(
     include: list[str] | None = None,
     has_header: bool = False,
     quoting: bool = False,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
+    """Read one file of a layout. ``notes`` given: a side file, whose encoding is detected
+    (UTF-8 first, then ``encoding``, the format's legacy one) and noted."""
     _, encoding = decode_sample(src, encoding)  # empty / UTF-16 / binary files fail here
+    if notes is not None:
+        encoding, note = detect_encoding(src, legacy="latin-1")
+        if note:
+            notes.append(note)
     spec = ReadSpec(
         delimiter,
         has_header,
@@ -249,6 +256,8 @@ def _build(
     items: pd.DataFrame | None,
     users: pd.DataFrame | None,
     item_file: str,
+    notes: list[str],
+    scale: RatingScale | None = None,
 ) -> RatingsDataset:
     key = layout.files[KEY_FILES[layout.kind]]
     item_src = layout.files.get(item_file)
@@ -259,7 +268,9 @@ def _build(
             source=str(layout.root),
             items=items,
             users=users,
-            scale=layout.scale,
+            scale=scale or layout.scale,
+            strict_scale=scale is None,  # the format's own scale: whole stars where it says so
+            notes=notes,
             path=key.shown,
             header_lines=header_lines,
             item_path=item_src.shown if item_src else None,
@@ -268,7 +279,7 @@ def _build(
 
 
 # --------------------------------------------------------------------------- 100K
-def _genre_names_100k(layout: MovieLensLayout) -> list[str]:
+def _genre_names_100k(layout: MovieLensLayout, notes: list[str]) -> list[str]:
     src = layout.files.get("u.genre")
     if src is None:
         return list(GENRES_100K)
@@ -278,11 +289,13 @@ def _genre_names_100k(layout: MovieLensLayout) -> list[str]:
         columns=["name", "id"],
         types={"name": pa.string(), "id": pa.int64()},
         encoding="latin-1",
+        notes=notes,
     )
     return [str(n) for n in frame.sort_values("id")["name"]]
 
 
-def _load_100k(layout: MovieLensLayout) -> RatingsDataset:
+def _load_100k(layout: MovieLensLayout, scale: RatingScale | None) -> RatingsDataset:
+    notes: list[str] = []
     ratings = _read(
         layout.files["u.data"],
         delimiter="\t",
@@ -292,7 +305,7 @@ def _load_100k(layout: MovieLensLayout) -> RatingsDataset:
     )
     items = None
     if "u.item" in layout.files:
-        genres = _genre_names_100k(layout)
+        genres = _genre_names_100k(layout, notes)
         flags = [f"genre{i}" for i in range(len(genres))]
         base = ["item_id", "title", "release_date", "video_release_date", "url"]
         frame = _read(
@@ -307,6 +320,7 @@ def _load_100k(layout: MovieLensLayout) -> RatingsDataset:
                 **{f: pa.int8() for f in flags},
             },
             encoding="latin-1",
+            notes=notes,
         )
         matrix = frame[flags].fillna(0).to_numpy(dtype=bool)
         # 'unknown' is the 100K's "no genre" flag, not a genre to learn from.
@@ -332,9 +346,13 @@ def _load_100k(layout: MovieLensLayout) -> RatingsDataset:
                 "occupation": pa.string(),
             },
             encoding="latin-1",
+            notes=notes,
         )
         users = frame[["user_id", "age", "gender", "occupation"]]
-    return _build(layout, ratings, header_lines=0, items=items, users=users, item_file="u.item")
+    return _build(
+        layout, ratings, header_lines=0, items=items, users=users, item_file="u.item",
+        notes=notes, scale=scale,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- 1M / 10M
@@ -349,7 +367,8 @@ def _label(labels: dict[int, str]) -> Callable[[float], str | None]:
     return label
 
 
-def _load_dat(layout: MovieLensLayout) -> RatingsDataset:
+def _load_dat(layout: MovieLensLayout, scale: RatingScale | None) -> RatingsDataset:
+    notes: list[str] = []
     ratings = _read(
         layout.files["ratings.dat"],
         delimiter="::",
@@ -365,6 +384,7 @@ def _load_dat(layout: MovieLensLayout) -> RatingsDataset:
             columns=["item_id", "title", "genres"],
             types={"item_id": pa.int64(), "title": pa.string(), "genres": pa.string()},
             encoding="latin-1",
+            notes=notes,
         )
     users = None
     if "users.dat" in layout.files:
@@ -380,6 +400,7 @@ def _load_dat(layout: MovieLensLayout) -> RatingsDataset:
                 "occupation": pa.int64(),
             },
             encoding="latin-1",
+            notes=notes,
         )
         occupation = frame["occupation"].map(_label(dict(enumerate(OCCUPATIONS_1M))))
         age = frame["age"].map(_label(AGES_1M))
@@ -391,7 +412,10 @@ def _load_dat(layout: MovieLensLayout) -> RatingsDataset:
                 "occupation": occupation,
             }
         )
-    return _build(layout, ratings, header_lines=0, items=items, users=users, item_file="movies.dat")
+    return _build(
+        layout, ratings, header_lines=0, items=items, users=users, item_file="movies.dat",
+        notes=notes, scale=scale,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- CSV family
@@ -403,9 +427,11 @@ def _csv_header(src: Source) -> tuple[list[str], str]:
     return header_names(text, ",", True), encoding
 
 
-def _load_csv_family(layout: MovieLensLayout) -> RatingsDataset:
+def _load_csv_family(layout: MovieLensLayout, scale: RatingScale | None) -> RatingsDataset:
     src = layout.files["ratings.csv"]
     columns, encoding = _csv_header(src)
+    if not any("movieId" in c for c in columns):  # (a wrong separator still says movieId)
+        return _generic_ratings_csv(src, columns, scale)
     for needed in ("userId", "movieId", "rating"):
         if needed not in columns:
             raise column_error(src.shown, needed, _CSV_RATINGS[needed], columns, ",")
@@ -424,7 +450,42 @@ def _load_csv_family(layout: MovieLensLayout) -> RatingsDataset:
     items = None
     if "movies.csv" in layout.files:
         items = _movies_csv(layout.files["movies.csv"])
-    return _build(layout, ratings, header_lines=1, items=items, users=None, item_file="movies.csv")
+    return _build(
+        layout, ratings, header_lines=1, items=items, users=None, item_file="movies.csv",
+        notes=[], scale=scale,
+    )  # fmt: skip
+
+
+def _generic_ratings_csv(
+    src: Source, columns: list[str], scale: RatingScale | None
+) -> RatingsDataset:
+    """A ratings.csv that is not MovieLens (goodbooks-10k: user_id, book_id, rating)."""
+    from .table import load_table  # (table imports nothing from here; avoid a cycle at import)
+
+    mapping = guess_mapping(columns)
+    if mapping is None:
+        shown = ", ".join(f"'{c}'" for c in columns)
+        raise DatasetError(
+            f"not MovieLens (no userId/movieId columns) and no user/item columns recognised; "
+            f"the file has columns {shown}",
+            path=src.shown,
+            hint="give a column mapping",
+        )
+    note = "ratings.csv is not MovieLens (no userId/movieId columns): read as a generic table"
+    return load_table(src, mapping, scale=scale, notes=[note])
+
+
+def is_movielens_file(path: str | Path) -> bool:
+    """Whether a key file (u.data, ratings.dat, ratings.csv) is MovieLens-shaped: for
+    ratings.csv, its header names userId and movieId (goodbooks' ratings.csv is not)."""
+    p = Path(path)
+    if p.name != KEY_FILES["csv"]:
+        return True
+    try:
+        columns, _ = _csv_header(Source.file(p))
+    except DatasetError:
+        return True  # let the MovieLens loader give its message
+    return any("movieId" in c for c in columns)
 
 
 def _movies_csv(src: Source) -> pd.DataFrame:

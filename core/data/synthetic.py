@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dataset import RatingScale, RatingsDataset, build_dataset
+from .build import build_dataset
+from .dataset import RatingScale, RatingsDataset
 from .errors import DatasetError
 
 GENRE_NAMES = [

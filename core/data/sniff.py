@@ -1,0 +1,155 @@
+"""Sniffing a text table: its delimiter, whether the first line is a header, its column names,
+and which of the formats other than delimited text it is (JSON lines, Netflix-prize blocks)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+
+from .errors import ColumnError
+from .mapping import guess_mapping
+
+DELIMITER_CANDIDATES = (",", "\t", ";", "|", "::", " ")
+_DELIMITER_NAMES = {
+    ",": "comma",
+    "\t": "tab",
+    ";": "semicolon",
+    "|": "pipe",
+    "::": "'::'",
+    " ": "space",
+}
+
+
+def delimiter_name(delimiter: str) -> str:
+    """Human name of a delimiter for messages and the dialog ('tab' rather than '\\t')."""
+    return _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+
+
+
+
+def _lines(text: str, limit: int = 50) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            out.append(line)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def split_line(line: str, delimiter: str, escape: str | None = None) -> list[str]:
+    """Fields of one line (quotes respected for single-character delimiters)."""
+    if len(delimiter) > 1:
+        return [f.strip() for f in line.split(delimiter)]
+    reader = csv.reader([line], delimiter=delimiter, escapechar=escape, doublequote=escape is None)
+    return [f.strip() for f in next(reader, [])]
+
+
+def sniff_delimiter(text: str, suffix: str = "") -> str:
+    """The delimiter that splits the sample's lines into the same number (>1) of fields.
+
+    The extension wins when it is consistent with the content (.csv -> comma, .tsv -> tab).
+    """
+    lines = _lines(text, 30)
+    preferred = {".csv": ",", ".tsv": "\t", ".tab": "\t"}.get(suffix)
+    order = ([preferred] if preferred else []) + [d for d in DELIMITER_CANDIDATES if d != preferred]
+    best, best_score = None, 0
+    for delim in order:
+        if delim == " " and any("\t" in ln for ln in lines):
+            continue
+        counts = [len(split_line(ln, delim)) for ln in lines]
+        if not counts or min(counts) < 2:
+            continue
+        consistent = sum(c == counts[0] for c in counts) / len(counts)
+        if consistent >= 0.9 and (delim == preferred or consistent * counts[0] > best_score):
+            if delim == preferred:
+                return delim
+            best, best_score = delim, consistent * counts[0]
+    return best if best is not None else (preferred or ",")
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def sniff_header(text: str, delimiter: str) -> bool:
+    """Whether the first line names the columns: it is recognised, or it is text over numbers."""
+    lines = _lines(text, 30)
+    if not lines:
+        return True
+    first = split_line(lines[0], delimiter)
+    if guess_mapping(first, implicit=True) is not None:
+        return True
+    rest = [split_line(ln, delimiter) for ln in lines[1:]]
+    if any(_is_number(v) for v in first if v):
+        return False
+    for col in range(len(first)):
+        values = [r[col] for r in rest if col < len(r) and r[col]]
+        if values and sum(_is_number(v) for v in values) >= 0.8 * len(values):
+            return True
+    return not rest
+
+
+def header_names(
+    text: str, delimiter: str, has_header: bool, escape: str | None = None
+) -> list[str]:
+    """Column names: the header's, or ``col1``, ``col2``, ... for a file without a header."""
+    lines = _lines(text, 1)
+    if not lines:
+        return []
+    fields = split_line(lines[0], delimiter, escape)
+    if has_header:
+        return [f or f"col{i + 1}" for i, f in enumerate(fields)]
+    return [f"col{i + 1}" for i in range(len(fields))]
+
+
+def _separator_hint(columns: Sequence[str], delimiter: str) -> str | None:
+    if len(columns) != 1:
+        return None
+    for delim in DELIMITER_CANDIDATES:
+        if delim != delimiter and delim in columns[0]:
+            return f"the file seems to be separated by {delimiter_name(delim)}, not {delimiter_name(delimiter)}"
+    return None
+
+
+def column_error(
+    src_shown: str, missing: str, role: str, columns: Sequence[str], delimiter: str | None = None
+) -> ColumnError:
+    """'No column X' naming the columns the file actually has (and a separator hint)."""
+    shown = ", ".join(f"'{c}'" for c in columns) if columns else "none"
+    hint = _separator_hint(columns, delimiter) if delimiter else None
+    return ColumnError(
+        f"no column '{missing}' for the {role}; the file has columns {shown}",
+        path=src_shown,
+        hint=hint,
+    )
+
+
+
+
+_NETFLIX_MOVIE = re.compile(r"^\s*\d+:\s*$")
+_NETFLIX_ROW = re.compile(r"^\s*[^,]+,[^,]+(,[^,]*)?\s*$")
+
+
+def sniff_format(text: str, suffix: str = "") -> str:
+    """'jsonl', 'json' (one JSON document, e.g. an array), 'netflix' or 'text' (delimited)."""
+    lines = _lines(text, 30)
+    if not lines:
+        return "text"
+    first = lines[0].lstrip("\ufeff").lstrip()
+    if first.startswith("{"):
+        return "jsonl"
+    if first.startswith("[") and (suffix in (".json", ".jsonl", ".ndjson") or first[1:2] in "{\n "):
+        return "json"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if _NETFLIX_MOVIE.match(first) and len(lines) > 1:
+        rest = [ln for ln in lines[1:] if not _NETFLIX_MOVIE.match(ln)]
+        if rest and all(_NETFLIX_ROW.match(ln) for ln in rest):
+            return "netflix"
+    return "text"
