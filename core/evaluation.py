@@ -1,17 +1,22 @@
-"""Cold-start evaluation (../shared/docs/PROTOCOL.md).
+"""Cold-start evaluation protocol (docs/PROTOCOL.md): which users, which support, what counts.
 
-Rating metrics on the query set of each cold user, averaged over users: MAE, RMSE, nDCG@3
-(rank the query items by prediction; gain = true rating). Recommendation metrics over the whole
-catalogue minus the support items: Recall@10, Recall@20, nDCG@10, where a query item rated in the
-top 30 % of the scale (>= 4 of 5) is relevant. Every algorithm sees the same fixed support and
-query rows (core.split), so numbers are comparable across runs.
+Every cold user (validation or test, never seen in training) has a seeded order of their ratings
+(core.split): the first ``query_size`` are a fixed query set, the next K the nested K-shot support.
+
+* Top-N (the headline): candidates = the whole catalogue minus the support; relevant = every
+  other rating of the user at or above the relevance threshold (every other interaction on
+  implicit data); Recall@10/20 and binary nDCG@10/20 of the adapted ranking, and of the same
+  model's un-adapted (population) ranking as ``base_*``.
+* Rating accuracy on the query set: MAE, RMSE, nDCG@3 (absent on implicit data).
+
+Metric functions live in core.metrics; this module builds the batches and averages.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,13 +24,20 @@ import pandas as pd
 import torch
 
 from .data import RatingsDataset
+from .metrics import ndcg_at, rating_metrics, topn_metrics  # noqa: F401 (re-exported)
 from .split import ColdStartSplit
 from .tasks import TaskBatch, make_batch
 
 DEFAULT_KS = (5, 10, 20)
 CURVE_KS = (1, 2, 5, 10, 20)
 RATING_METRICS = ("mae", "rmse", "ndcg3")
-RANKING_METRICS = ("recall10", "recall20", "ndcg10")
+TOPN_METRICS = ("recall10", "recall20", "ndcg10", "ndcg20", "base_recall20", "base_ndcg20")
+RANKING_METRICS = TOPN_METRICS  # older name
+
+
+def is_implicit(dataset: RatingsDataset) -> bool:
+    """Interaction data without ratings: no rating metrics, every interaction is relevant."""
+    return bool(getattr(dataset, "implicit", False))
 
 
 def eval_batches(
@@ -53,63 +65,37 @@ def eval_batches(
         yield batch.to(device)
 
 
-def ndcg_at(scores: torch.Tensor, gains: torch.Tensor, mask: torch.Tensor, n: int) -> torch.Tensor:
-    """Per-task nDCG@n of ranking the masked items by ``scores`` with graded ``gains``."""
-    neg = torch.finfo(scores.dtype).min
-    s = scores.masked_fill(~mask, neg)
-    g = gains.masked_fill(~mask, 0.0)
-    n = min(n, scores.shape[1])
-    top = s.topk(n, dim=1).indices
-    discounts = 1.0 / torch.log2(torch.arange(2, n + 2, dtype=scores.dtype, device=scores.device))
-    dcg = (g.gather(1, top) * discounts).sum(1)
-    ideal = (g.topk(n, dim=1).values * discounts).sum(1)
-    return torch.where(ideal > 0, dcg / ideal.clamp_min(1e-12), torch.zeros_like(dcg))
+def relevant_matrix(dataset: RatingsDataset, users: np.ndarray, threshold: float | None) -> torch.Tensor:
+    """[B, n_items] bool: every item each user rated at or above ``threshold`` (every item they
+    interacted with when ``threshold`` is None). Callers exclude the support."""
+    users = np.asarray(users, dtype=np.int64)
+    lo, hi = dataset.user_offsets[users], dataset.user_offsets[users + 1]
+    lengths = hi - lo
+    rows = np.repeat(lo, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    task = np.repeat(np.arange(len(users)), lengths)
+    keep = np.ones(len(rows), bool) if threshold is None else dataset.rating[rows] >= threshold - 1e-6
+    out = torch.zeros(len(users), dataset.n_items, dtype=torch.bool)
+    out[torch.as_tensor(task[keep]), torch.as_tensor(dataset.item[rows[keep]].astype(np.int64))] = True
+    return out
 
 
-def rating_metrics(pred: torch.Tensor, batch: TaskBatch) -> dict[str, torch.Tensor]:
-    """Per-task MAE, RMSE and nDCG@3 on the query set (pred already clamped)."""
-    mask = batch.query_mask
-    m = mask.to(pred.dtype)
-    n = m.sum(1).clamp_min(1.0)
-    err = (pred - batch.query_ratings) * m
-    return {
-        "mae": err.abs().sum(1) / n,
-        "rmse": torch.sqrt((err**2).sum(1) / n),
-        "ndcg3": ndcg_at(pred, batch.query_ratings, mask, 3),
-    }
+def support_matrix(batch: TaskBatch, n_items: int) -> torch.Tensor:
+    """[B, n_items] bool: each task's support items."""
+    out = torch.zeros(len(batch), n_items, dtype=torch.bool, device=batch.support_items.device)
+    out.scatter_(1, batch.support_items, batch.support_mask)
+    return out
 
 
 @torch.no_grad()
-def ranking_metrics(
-    algorithm, adapted, batch: TaskBatch, threshold: float
-) -> dict[str, torch.Tensor]:
-    """Per-task Recall@10/20 and nDCG@10 over the catalogue minus support items.
-
-    Tasks without a relevant query item get NaN (left out of the averages)."""
+def ranking_metrics(algorithm, adapted, batch: TaskBatch, relevant: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Top-N metrics of the adapted ranking and of the un-adapted one (``base_*``) [B]."""
     n_items = algorithm.dataset.n_items
-    b = len(batch)
-    items = torch.arange(n_items, device=batch.query_items.device).expand(b, n_items)
-    scores = algorithm.predict(adapted, batch, items).float()
-    neg = torch.finfo(scores.dtype).min
-    support = torch.zeros(b, n_items, dtype=torch.bool, device=scores.device)
-    support.scatter_(1, batch.support_items, batch.support_mask)
-    scores = scores.masked_fill(support, neg)
-    relevant = torch.zeros(b, n_items, dtype=torch.bool, device=scores.device)
-    rel_query = batch.query_mask & (batch.query_ratings >= threshold - 1e-6)
-    relevant.scatter_(1, batch.query_items, rel_query)
-    n_rel = relevant.sum(1).float()
-    top = scores.topk(min(20, n_items), dim=1).indices
-    hits = relevant.gather(1, top).float()
-    out = {}
-    for n in (10, 20):
-        out[f"recall{n}"] = hits[:, :n].sum(1) / n_rel
-    width = min(10, hits.shape[1])
-    discounts = 1.0 / torch.log2(torch.arange(2, width + 2, device=scores.device).float())
-    dcg = (hits[:, :width] * discounts).sum(1)
-    ideal = discounts.cumsum(0)[(n_rel.long().clamp(1, width) - 1)]
-    out["ndcg10"] = dcg / ideal
-    nan = torch.full_like(n_rel, float("nan"))
-    return {k: torch.where(n_rel > 0, v, nan) for k, v in out.items()}
+    items = torch.arange(n_items, device=batch.support_items.device).expand(len(batch), n_items)
+    excluded = support_matrix(batch, n_items)
+    relevant = relevant.to(excluded.device)
+    out = topn_metrics(algorithm.score(adapted, batch, items).float(), excluded, relevant)
+    base = topn_metrics(algorithm.score(None, batch, items).float(), excluded, relevant, "base_")
+    return out | {k: base[k] for k in ("base_recall20", "base_ndcg20")}
 
 
 def _mean(values: list[torch.Tensor]) -> float:
@@ -127,26 +113,42 @@ def evaluate(
     ranking: bool = True,
     steps: int | None = None,
     users: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, dict[str, float]]:
-    """Metrics per K, averaged over the cold users of ``role`` ('val' or 'test')."""
+    """Metrics per K, averaged over the cold users of ``role`` ('val' or 'test').
+
+    Returns ``{K: {metric: value, "users": n}}`` with the keys of ``TOPN_METRICS`` (when
+    ``ranking``) and ``RATING_METRICS`` (explicit ratings only). ``progress(done, total)`` is
+    called after each K. Raises ValueError for role 'train' or a K above the split's
+    ``max_support``.
+    """
     if role == "train":
         raise ValueError("evaluation is on cold users only (role 'val' or 'test')")
-    threshold = dataset.scale.relevance_threshold()
+    bad = [k for k in ks if not 0 <= int(k) <= split.config.max_support]
+    if bad:
+        raise ValueError(f"K = {bad[0]} is outside 0..{split.config.max_support} (the split's max_support)")
+    implicit = is_implicit(dataset)
+    threshold = None if implicit else dataset.scale.relevance_threshold()
     out: dict[int, dict[str, float]] = {}
-    for k in ks:
+    for i, k in enumerate(ks):
         acc: dict[str, list[torch.Tensor]] = {}
         n_users = 0
         for batch in eval_batches(dataset, split, role, k, algorithm.device, users=users):
             adapted = algorithm.adapt(batch, steps=steps)
+            metrics: dict[str, torch.Tensor] = {}
             with torch.no_grad():
-                pred = algorithm.clamp(algorithm.predict(adapted, batch, batch.query_items))
-                metrics = rating_metrics(pred.float(), batch)
+                if not implicit:
+                    pred = algorithm.clamp(algorithm.predict(adapted, batch, batch.query_items))
+                    metrics.update(rating_metrics(pred.float(), batch, dataset.scale.min))
                 if ranking:
-                    metrics.update(ranking_metrics(algorithm, adapted, batch, threshold))
+                    relevant = relevant_matrix(dataset, batch.users.cpu().numpy(), threshold)
+                    metrics.update(ranking_metrics(algorithm, adapted, batch, relevant))
             for name, value in metrics.items():
                 acc.setdefault(name, []).append(value.detach().cpu())
             n_users += len(batch)
         out[int(k)] = {name: _mean(v) for name, v in acc.items()} | {"users": n_users}
+        if progress is not None:
+            progress(i + 1, len(ks))
     return out
 
 
@@ -156,7 +158,7 @@ def kshot_curve(
     split: ColdStartSplit,
     ks: Sequence[int] = CURVE_KS,
     role: str = "test",
-    ranking: bool = False,
+    ranking: bool = True,
 ) -> pd.DataFrame:
     """One row per K (support size), metric columns: the K-shot curve."""
     ks = [k for k in ks if k <= split.config.max_support]
@@ -172,18 +174,19 @@ def inner_steps_curve(
     k: int = 10,
     role: str = "test",
 ) -> pd.DataFrame:
-    """Query MAE/RMSE/nDCG@3 after 0, 1, 2, ... inner steps at a fixed K."""
+    """Metrics (top-N and, on rated data, query MAE/RMSE/nDCG@3) after 0, 1, 2, ... inner steps
+    at a fixed K."""
     rows = []
     for s in steps:
-        m = evaluate(algorithm, dataset, split, role, [k], ranking=False, steps=s)[k]
+        m = evaluate(algorithm, dataset, split, role, [k], steps=s)[k]
         rows.append({"steps": s, **m})
     return pd.DataFrame(rows)
 
 
 def format_table(table: dict[int, dict[str, float]], title: str = "") -> str:
     """A plain-text table of metrics per K (for the CLI)."""
-    cols = [c for c in (*RATING_METRICS, *RANKING_METRICS) if any(c in m for m in table.values())]
-    head = f"{'K':>4} " + " ".join(f"{c:>9}" for c in cols)
+    cols = [c for c in (*TOPN_METRICS, *RATING_METRICS) if any(c in m for m in table.values())]
+    head = f"{'K':>4} " + " ".join(f"{c:>13}" for c in cols)
     lines = [title] if title else []
     lines += [head, "-" * len(head)]
     for k, m in table.items():
@@ -192,11 +195,11 @@ def format_table(table: dict[int, dict[str, float]], title: str = "") -> str:
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:>9.4f}" if isinstance(v, float) and not math.isnan(v) else f"{'-':>9}"
+    return f"{v:>13.4f}" if isinstance(v, float) and not math.isnan(v) else f"{'-':>13}"
 
 
 def _cache_key(run, dataset: RatingsDataset, split: ColdStartSplit, role: str) -> str:
-    return f"{role}|seed={split.config.seed}|q={split.config.query_size}|{dataset.fingerprint}"
+    return f"topn1|{role}|seed={split.config.seed}|q={split.config.query_size}|{dataset.fingerprint}"
 
 
 def _run_split(run, dataset: RatingsDataset, split: ColdStartSplit | None) -> ColdStartSplit:

@@ -116,6 +116,17 @@ class FunctionalModel:
     ) -> torch.Tensor:
         return self.forward(params, user_features, items, cache)
 
+    def loss(
+        self, params: Params, user_features: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor,
+        mask: torch.Tensor, exclude: torch.Tensor | None = None, cache: Cache | None = None,
+    ) -> torch.Tensor:
+        """Per-task training loss [B] on the rated positions of ``items`` [B, N]: here the masked
+        mean squared rating error (a task with none gives 0). ``exclude`` [B, n_items] (items
+        that are not candidates, e.g. the support) matters to ranking losses only."""
+        m = mask.to(ratings.dtype)
+        err = self.forward(params, user_features, items, cache) - ratings
+        return (err**2 * m).sum(1) / m.sum(1).clamp_min(1.0)
+
     def descend(
         self, params: Params, names: tuple[str, ...], lr: float, user_features: torch.Tensor,
         items: torch.Tensor, ratings: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, cache: Cache,

@@ -15,24 +15,35 @@ import torch
 
 from .data import RatingsDataset
 from .split import ColdStartSplit, train_rows
-from .tasks import make_batch, new_user_batch
+from .tasks import TaskBatch, make_batch, new_user_batch
 
 ITEM_COLUMNS = ["item", "item_id", "title", "genres", "year"]
 
 
 @dataclass
 class Recommendation:
-    adapted: pd.DataFrame  # item, item_id, title, genres, year, score, rank, base_rank, rank_change
-    unadapted: pd.DataFrame  # item, item_id, title, genres, year, score, rank
+    """A new user's top-N. Frames: ``adapted`` (item, item_id, title, genres, year, score, rating,
+    rank, base_rank, rank_change, because, genre_match) and ``unadapted`` (item, item_id, title,
+    genres, year, score, rating, rank). ``score`` is the raw ranking score; ``rating`` the
+    predicted rating clamped to the scale (NaN on implicit data)."""
+
+    adapted: pd.DataFrame
+    unadapted: pd.DataFrame
     losses: list[float]  # support loss before and after each inner step (empty if none)
-    scores: np.ndarray  # adapted score of every item (rated items = -inf)
-    base_scores: np.ndarray  # un-adapted score of every item (rated items = -inf)
+    scores: np.ndarray  # adapted score of every item (rated items and non-candidates = -inf)
+    base_scores: np.ndarray  # un-adapted score of every item (same -inf)
+    n_candidates: int = 0  # items that could be recommended (after the candidate filter)
+
+    @property
+    def overlap(self) -> float:
+        """Jaccard overlap of the adapted and un-adapted lists (1 = adaptation changed nothing)."""
+        return jaccard(list(self.adapted["item"]), list(self.unadapted["item"]))
 
 
 @dataclass
 class HeldoutResult:
     support: pd.DataFrame  # the K revealed ratings: item, item_id, title, rating
-    predictions: pd.DataFrame  # the hidden ratings: item, item_id, title, actual, predicted, base
+    predictions: pd.DataFrame  # the fixed query set: item, item_id, title, actual, predicted, base
     mae: float
     base_mae: float
     truth_corr: float | None  # synthetic data: correlation of predictions with true preference
@@ -44,13 +55,14 @@ def _item_rows(dataset: RatingsDataset, items: np.ndarray) -> pd.DataFrame:
         "item": items.astype(np.int64),
         "item_id": table["item_id"].to_numpy(),
         "title": table["title"].to_numpy(),
-        "genres": table["genres"].str.replace("|", ", ", regex=False).to_numpy(),
+        "genres": table["genres"].astype(str).str.replace("|", ", ", regex=False).to_numpy(),
         "year": table["year"].to_numpy(),
     })
 
 
 class Recommender:
-    """Adapt a trained algorithm to one user at a time."""
+    """Adapt a trained algorithm to one user at a time: top-N beside the un-adapted ranking,
+    with the rated items that pull each recommendation up."""
 
     def __init__(self, algorithm, dataset: RatingsDataset, split: ColdStartSplit | None = None):
         self.algorithm = algorithm
@@ -58,63 +70,160 @@ class Recommender:
         self.split = split
         self._all_items = torch.arange(dataset.n_items, device=algorithm.device)[None]
 
+    # ------------------------------------------------------------------ building blocks
+    def user_codes(self, user_features: Mapping[str, object] | None) -> np.ndarray:
+        """Categorical codes [F] for a new user (0 = unknown for every field not given)."""
+        uf = self.dataset.user_features
+        width = 0 if uf is None else uf.codes.shape[1]
+        if not user_features or width == 0:
+            return np.zeros(width, np.int64)
+        encode = getattr(self.dataset, "encode_user_features", None)
+        if encode is None:
+            raise ValueError("this dataset cannot encode user features")
+        return np.asarray(encode(dict(user_features)), dtype=np.int64)
+
+    def _batch(self, items: np.ndarray, values: np.ndarray, codes: np.ndarray):
+        return new_user_batch(items, values, user_features=codes).to(self.algorithm.device)
+
     def _scores(self, batch, steps):
         adapted = self.algorithm.adapt(batch, steps=steps)
         with torch.no_grad():
-            adapted_scores = self.algorithm.predict(adapted, batch, self._all_items)[0]
-            base_scores = self.algorithm.predict(None, batch, self._all_items)[0]
+            scores = self.algorithm.score(adapted, batch, self._all_items)[0]
+            base = self.algorithm.score(None, batch, self._all_items)[0]
+            ratings = self.algorithm.clamp(self.algorithm.predict(adapted, batch, self._all_items))[0]
+            base_ratings = self.algorithm.clamp(self.algorithm.predict(None, batch, self._all_items))[0]
         losses = [] if adapted.losses is None else [float(x) for x in adapted.losses[:, 0]]
-        return adapted_scores.float().cpu().numpy(), base_scores.float().cpu().numpy(), losses
+        out = (scores, base, ratings, base_ratings)
+        return tuple(t.double().cpu().numpy() for t in out), losses
 
+    def candidate_counts(self) -> np.ndarray:
+        """Interactions per item among training users (all users without a split): what the
+        candidate filter counts, never a cold user's ratings."""
+        if not hasattr(self, "_counts"):
+            rows = train_rows(self.dataset, self.split) if self.split is not None else slice(None)
+            self._counts = np.bincount(self.dataset.item[rows], minlength=self.dataset.n_items)
+        return self._counts
+
+    # ------------------------------------------------------------------ the list
     def recommend(
         self,
         ratings: Mapping[int, float],
         top: int = 20,
         steps: int | None = None,
         min_ratings: int = 10,
+        user_features: Mapping[str, object] | None = None,
+        explain: bool = True,
     ) -> Recommendation:
         """Top-``top`` items for a user who rated ``ratings`` (dense item index -> rating).
 
-        Only items with at least ``min_ratings`` ratings in the dataset are candidates: an item
-        seen twice has an unreliable bias and features-only description, and would otherwise
-        top lists on noise (0 = the whole catalogue, as the evaluation protocol ranks)."""
+        Candidates: items not rated, with at least ``min_ratings`` interactions among training
+        users (0 = the whole catalogue, as the evaluation protocol ranks); ``n_candidates`` says
+        how many there were, so a caller can tell the user when fewer than ``top`` remain.
+        ``user_features``: raw values per user field (e.g. {"gender": "F"}); fields not given
+        are unknown. Raises ValueError for an item index outside the catalogue."""
         items = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
         values = np.fromiter(ratings.values(), dtype=np.float32, count=len(ratings))
         if len(items) and (items.min() < 0 or items.max() >= self.dataset.n_items):
             raise ValueError("rated item index outside the catalogue")
-        batch = new_user_batch(items, values).to(self.algorithm.device)
-        scores, base, losses = self._scores(batch, steps)
-        scores[items] = -np.inf
-        base[items] = -np.inf
+        codes = self.user_codes(user_features)
+        (scores, base, pred, base_pred), losses = self._scores(self._batch(items, values, codes), steps)
+        blocked = np.zeros(self.dataset.n_items, dtype=bool)
+        blocked[items] = True
         if min_ratings > 0:
-            rare = self.dataset.ratings_per_item < min_ratings
-            scores[rare] = -np.inf
-            base[rare] = -np.inf
-        n_candidates = int(np.isfinite(scores).sum())
+            blocked |= self.candidate_counts() < min_ratings
+        scores[blocked] = -np.inf
+        base[blocked] = -np.inf
+        n_candidates = int((~blocked).sum())
         top = max(0, min(top, n_candidates))
         base_order = np.argsort(-base, kind="stable")
         base_rank = np.empty(self.dataset.n_items, dtype=np.int64)
         base_rank[base_order] = np.arange(1, self.dataset.n_items + 1)
         order = np.argsort(-scores, kind="stable")[:top]
-        clamp = self.algorithm.scale
+        implicit = bool(getattr(self.dataset, "implicit", False))
         adapted = _item_rows(self.dataset, order)
-        adapted["score"] = np.clip(scores[order], clamp.min, clamp.max)
+        adapted["score"] = scores[order]
+        adapted["rating"] = np.nan if implicit else pred[order]
         adapted["rank"] = np.arange(1, len(order) + 1)
         adapted["base_rank"] = base_rank[order]
         adapted["rank_change"] = adapted["base_rank"] - adapted["rank"]
+        adapted["genre_match"] = self._genre_match(items, values, order)
+        adapted["because"] = ""
+        if explain and len(items) and len(order):
+            pulls = self.contributions(items, values, codes, order, steps)
+            adapted["because"] = [self._because(items, pulls[:, c]) for c in range(len(order))]
         unadapted = _item_rows(self.dataset, base_order[:top])
-        unadapted["score"] = np.clip(base[base_order[:top]], clamp.min, clamp.max)
+        unadapted["score"] = base[base_order[:top]]
+        unadapted["rating"] = np.nan if implicit else base_pred[base_order[:top]]
         unadapted["rank"] = np.arange(1, len(unadapted) + 1)
-        return Recommendation(adapted, unadapted, losses, scores, base)
+        return Recommendation(adapted, unadapted, losses, scores, base, n_candidates)
+
+    # ------------------------------------------------------------------ why
+    def contributions(
+        self, items: np.ndarray, values: np.ndarray, codes: np.ndarray, targets: np.ndarray,
+        steps: int | None = None,
+    ) -> np.ndarray:
+        """How much each rated item pulls each target's score up [n_rated, n_targets]: the
+        adapted score minus the score adapted without that rating (leave-one-out, so it is the
+        model's own attribution whatever the algorithm). One batch of n_rated tasks."""
+        n = len(items)
+        keep = ~np.eye(n, dtype=bool)
+        rows = [np.flatnonzero(k) for k in keep]
+        batch = make_batch_from_arrays([items[r] for r in rows], [values[r] for r in rows], codes)
+        batch = batch.to(self.algorithm.device)
+        full = self._batch(items, values, codes)
+        target = torch.as_tensor(np.asarray(targets, dtype=np.int64), device=self.algorithm.device)
+        with torch.no_grad():
+            with_all = self.algorithm.score(self.algorithm.adapt(full, steps=steps), full, target[None])
+            without = self.algorithm.score(self.algorithm.adapt(batch, steps=steps), batch,
+                                           target.expand(n, -1))
+        return (with_all - without).double().cpu().numpy()
+
+    def explain(
+        self, ratings: Mapping[int, float], item: int, user_features: Mapping[str, object] | None = None,
+        steps: int | None = None,
+    ) -> list[tuple[int, str, float, float]]:
+        """The rated items ordered by how much they pull ``item`` up: (item, title, rating,
+        contribution to its score), largest first (negative = pushes it down)."""
+        items = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
+        values = np.fromiter(ratings.values(), dtype=np.float32, count=len(ratings))
+        if not len(items):
+            return []
+        pulls = self.contributions(items, values, self.user_codes(user_features), np.array([item]), steps)[:, 0]
+        titles = self.dataset.items["title"].to_numpy()
+        order = np.argsort(-pulls, kind="stable")
+        return [(int(items[j]), str(titles[items[j]]), float(values[j]), float(pulls[j])) for j in order]
+
+    def _because(self, items: np.ndarray, pulls: np.ndarray, n: int = 3) -> str:
+        titles = self.dataset.items["title"].to_numpy()
+        order = [j for j in np.argsort(-pulls, kind="stable")[:n] if pulls[j] > 1e-9]
+        return "; ".join(str(titles[items[j]]) for j in order)
+
+    def liked_genres(self, items: np.ndarray, values: np.ndarray) -> set[str]:
+        """Genres of the items rated at or above the relevance threshold."""
+        implicit = bool(getattr(self.dataset, "implicit", False))
+        liked = items if implicit else items[values >= self.dataset.scale.relevance_threshold() - 1e-6]
+        genres = self.dataset.items["genres"].astype(str).iloc[liked].str.split("|")
+        return {g for gs in genres for g in gs if g and g != "(no genres listed)"}
+
+    def _genre_match(self, items: np.ndarray, values: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Per recommended item: the share of its genres among the user's liked genres."""
+        liked = self.liked_genres(items, values)
+        genres = self.dataset.items["genres"].astype(str).iloc[order].str.split("|")
+        return np.array([len(set(g) & liked) / max(1, len(g)) for g in genres], dtype=float)
 
     def heldout(self, user: int, k: int, steps: int | None = None) -> HeldoutResult:
-        """Reveal K ratings of a cold user (split order) and predict all the others."""
+        """Reveal K ratings of a cold user (the protocol's nested support) and predict the
+        protocol's fixed query set. Raises ValueError without a split."""
         if self.split is None:
             raise ValueError("a split is needed to choose a held-out user's ratings")
         user = int(user)
-        rows = _user_order(self.dataset, self.split, user)
-        k = max(0, min(k, len(rows) - 1))
-        support, hidden = rows[:k], rows[k:]
+        if user in self.split.eval_rows:
+            k = max(0, min(k, self.split.config.max_support))
+            support, hidden = self.split.support_rows(user, k), self.split.query_rows(user)
+        else:
+            rows = _user_order(self.dataset, self.split, user)
+            k = max(0, min(k, len(rows) - 1))
+            support, hidden = rows[:k], rows[k:]
         batch = make_batch(self.dataset, np.array([user]), [support], [hidden]).to(self.algorithm.device)
         adapted = self.algorithm.adapt(batch, steps=steps)
         with torch.no_grad():
@@ -169,6 +278,24 @@ class Recommender:
             std = np.sqrt(np.maximum(sq - mean**2, 0.0))
             self._stats = (count, std)
         return self._stats
+
+
+def make_batch_from_arrays(items: list[np.ndarray], values: list[np.ndarray], codes: np.ndarray) -> TaskBatch:
+    """A batch of new users (one task per list of dense item indices and ratings), all with the
+    same user-feature codes."""
+    width = max(1, max((len(i) for i in items), default=1))
+    n = len(items)
+    s_items = np.zeros((n, width), np.int64)
+    s_r = np.zeros((n, width), np.float32)
+    s_m = np.zeros((n, width), bool)
+    for t, (i, v) in enumerate(zip(items, values, strict=True)):
+        s_items[t, : len(i)], s_r[t, : len(i)], s_m[t, : len(i)] = i, v, True
+    return TaskBatch(
+        users=torch.full((n,), -1), user_features=torch.as_tensor(np.tile(codes, (n, 1)), dtype=torch.long),
+        support_items=torch.as_tensor(s_items), support_ratings=torch.as_tensor(s_r),
+        support_mask=torch.as_tensor(s_m), query_items=torch.zeros(n, 1, dtype=torch.long),
+        query_ratings=torch.zeros(n, 1), query_mask=torch.zeros(n, 1, dtype=torch.bool),
+    )
 
 
 def _user_order(dataset: RatingsDataset, split: ColdStartSplit, user: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .data import RatingsDataset
 
@@ -89,6 +90,17 @@ def train_rows(dataset: RatingsDataset, split: ColdStartSplit) -> np.ndarray:
     starts = np.repeat(offsets[users], lengths)
     within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     return (starts + within).astype(np.int64)
+
+
+def interaction_matrix(dataset: RatingsDataset, rows: np.ndarray) -> sp.csr_matrix:
+    """Binary ``n_users x n_items`` CSR matrix (float32) of the given rating rows (e.g.
+    ``train_rows``): 1 where the user rated or interacted with the item, whatever the rating."""
+    x = sp.csr_matrix(
+        (np.ones(len(rows), np.float32), (dataset.user[rows], dataset.item[rows])),
+        shape=(dataset.n_users, dataset.n_items),
+    )
+    x.data[:] = 1.0  # repeated interactions count once
+    return x
 
 
 def make_split(dataset: RatingsDataset, config: SplitConfig | None = None) -> ColdStartSplit:

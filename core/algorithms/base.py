@@ -2,13 +2,16 @@
 
 An algorithm owns its model parameters and answers four questions:
 
-* ``fit(train_rows)`` — closed-form or pre-training work before meta-training (baselines);
+* ``fit(train_rows, split)`` — closed-form or pre-training work before meta-training, on the
+  meta-training users' rating rows only (``split`` lets a baseline tune on validation users);
 * ``meta_gradients(batch)`` — one outer step's loss and gradients for its meta-parameters
   (the Trainer applies them with its optimizer, so clipping, all-reduce across ranks and
   NaN checks live in one place);
 * ``adapt(batch)`` — per-task adapted state from the support sets of a batch of users;
 * ``predict(state, items)`` — ratings for ``items`` [B, N] given adapted state (``None`` =
-  the un-adapted population prediction).
+  the un-adapted population prediction);
+* ``score(state, items)`` — ranking scores for ``items`` (top-N); the rating prediction unless
+  the algorithm ranks by something else (a softmax logit, EASE^R's item-item score).
 """
 
 from __future__ import annotations
@@ -64,8 +67,11 @@ class Algorithm(ABC):
         self.scale = dataset.scale
 
     # ------------------------------------------------------------ training
-    def fit(self, train_rows: np.ndarray) -> None:  # noqa: B027 - optional hook
-        """Closed-form fitting or pretraining on meta-training users' ratings only."""
+    def fit(self, train_rows: np.ndarray, split: Any = None) -> None:  # noqa: B027 - optional hook
+        """Closed-form fitting or pretraining on meta-training users' rating rows only.
+
+        ``split`` (a core.split.ColdStartSplit, optional): lets a baseline choose a setting on
+        validation users (never test users)."""
 
     def meta_parameters(self) -> dict[str, torch.Tensor]:
         """Tensors the outer optimizer updates (requires_grad=True). Empty for closed-form."""
@@ -88,6 +94,11 @@ class Algorithm(ABC):
         would otherwise tie). Rating metrics and displays clamp with :meth:`clamp`.
         """
 
+    def score(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
+        """Ranking scores [B, N] for ``items`` [B, N] (higher = recommend first); by default the
+        raw rating prediction."""
+        return self.predict(adapted, batch, items)
+
     # ------------------------------------------------------------ persistence
     def state_dict(self) -> dict[str, torch.Tensor]:
         """All tensors needed to predict (meta-parameters and fitted statistics)."""
@@ -106,8 +117,3 @@ class Algorithm(ABC):
         """Clip predictions to the rating scale (by evaluation and display, not in losses)."""
         return ratings.clamp(self.scale.min, self.scale.max)
 
-
-def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over unmasked entries of one task (or a batch, flattened)."""
-    m = mask.to(pred.dtype)
-    return ((pred - target) ** 2 * m).sum() / m.sum().clamp_min(1.0)

@@ -61,7 +61,7 @@ class ClosedFormBaseline(Algorithm):
         return Adapted({})
 
     def predict(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
-        return self.clamp(self.base_prediction(items))
+        return self.base_prediction(items)
 
 
 # ------------------------------------------------------------------------------- global mean
@@ -76,7 +76,7 @@ class GlobalMean(ClosedFormBaseline):
     description = "Predicts the mean rating of the meta-training users for everything: the floor."
     Config = GlobalMeanConfig
 
-    def fit(self, train_rows: np.ndarray) -> None:
+    def fit(self, train_rows: np.ndarray, split=None) -> None:
         mu, _ = bias_statistics(self.dataset, train_rows, 0.0)
         self._store(mu=np.asarray(mu))
 
@@ -97,7 +97,7 @@ class ItemBias(ClosedFormBaseline):
     )
     Config = ItemBiasConfig
 
-    def fit(self, train_rows: np.ndarray) -> None:
+    def fit(self, train_rows: np.ndarray, split=None) -> None:
         mu, item_bias = bias_statistics(self.dataset, train_rows, self.config.item_shrinkage)
         self._store(mu=np.asarray(mu), item_bias=item_bias)
 
@@ -129,7 +129,7 @@ class UserItemBias(ItemBias):
         pred = self.base_prediction(items)
         if adapted is not None:
             pred = pred + adapted.state["user_bias"].unsqueeze(1)
-        return self.clamp(pred)
+        return pred
 
 
 # ------------------------------------------------------------------------------- MF + fold-in
@@ -180,7 +180,7 @@ class MFFoldIn(ClosedFormBaseline):
         super().__init__(config, dataset, features, device)
         self._store(item_factors=np.zeros((dataset.n_items, config.factors)))
 
-    def fit(self, train_rows: np.ndarray) -> None:
+    def fit(self, train_rows: np.ndarray, split=None) -> None:
         cfg, ds = self.config, self.dataset
         users = torch.as_tensor(ds.user[train_rows], dtype=torch.long)
         items = torch.as_tensor(ds.item[train_rows], dtype=torch.long)
@@ -212,7 +212,7 @@ class MFFoldIn(ClosedFormBaseline):
             q = self.stats["item_factors"][items]
             pred = pred + adapted.state["user_bias"].unsqueeze(1)
             pred = pred + (q @ adapted.state["user_vec"].unsqueeze(-1)).squeeze(-1)
-        return self.clamp(pred)
+        return pred
 
 
 # ------------------------------------------------------------------------------- pretrain + fine-tune

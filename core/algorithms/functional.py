@@ -19,11 +19,14 @@ import torch
 from torch.autograd.function import FunctionCtx
 
 from ..data import RatingsDataset
-from ..models import MODEL_NAMES, FunctionalModel, Params, build_model
+from ..models import FunctionalModel, Params, build_model
+from ..ranker import RankingModel, ease_factors
+from ..split import interaction_matrix
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, Algorithm, AlgorithmConfig, param
 
 LearningRate = float | dict[str, torch.Tensor]
+MODEL_NAMES = ("ranker", "factor", "melu")
 
 
 # --------------------------------------------------------------------------- losses
@@ -109,7 +112,7 @@ def inner_loop(
     }
     history = []
     for _ in range(steps):
-        loss = task_losses(model(fast, user_features, items), ratings, mask)
+        loss = model.loss(fast, user_features, items, ratings, mask)
         history.append(loss.detach())
         grads = torch.autograd.grad(
             (loss * data_weight).sum(), [fast[k] for k in names],
@@ -119,7 +122,7 @@ def inner_loop(
     if not track_losses:
         return fast, None
     with torch.no_grad():
-        history.append(task_losses(model(fast, user_features, items), ratings, mask))
+        history.append(model.loss(fast, user_features, items, ratings, mask))
     return fast, torch.stack(history)
 
 
@@ -165,7 +168,7 @@ def _first_order_inner_loop(
                 for k, g in prior_grads.items():
                     work[k].add_(g, alpha=-float(lr))
             continue
-        loss = task_losses(model(state, user_features, items, cache), ratings, mask)
+        loss = model.loss(state, user_features, items, ratings, mask, cache=cache)
         history.append(loss.detach())
         grads = torch.autograd.grad((loss * data_weight).sum(), list(work.values()), materialize_grads=True)
         with torch.no_grad():
@@ -185,7 +188,7 @@ def _first_order_inner_loop(
     if not track_losses:
         return fast, None
     with torch.no_grad():
-        history.append(task_losses(model(state, user_features, items, cache), ratings, mask))
+        history.append(model.loss(state, user_features, items, ratings, mask, cache=cache))
     return fast, torch.stack(history)
 
 
@@ -253,13 +256,27 @@ def maml_outer_loss(
     second_order: bool,
     prior: float = 0.0,
 ) -> torch.Tensor:
-    """Query loss after adapting on the support set, averaged over tasks (MAML's objective)."""
+    """Query loss after adapting on the support set, averaged over tasks (MAML's objective).
+    Ranking losses exclude the support items from the query's candidates."""
     fast, _ = inner_loop(
         model, params, names, lr, batch.user_features, batch.support_items, batch.support_ratings,
         batch.support_mask, steps, create_graph=second_order, track_losses=False, prior=prior,
     )
-    query = task_losses(model(fast, batch.user_features, batch.query_items), batch.query_ratings, batch.query_mask)
+    return query_loss(model, fast, batch)
+
+
+def query_loss(model: FunctionalModel, params: Params, batch: TaskBatch) -> torch.Tensor:
+    """The model's loss on each task's query set, averaged over tasks with a query."""
+    exclude = support_mask_matrix(batch, model.features.n_items)
+    query = model.loss(params, batch.user_features, batch.query_items, batch.query_ratings,
+                       batch.query_mask, exclude=exclude)
     return mean_over_tasks(query, batch.query_mask)
+
+
+def support_mask_matrix(batch: TaskBatch, n_items: int) -> torch.Tensor:
+    """[B, n_items] bool: each task's support items."""
+    out = torch.zeros(len(batch), n_items, dtype=torch.bool, device=batch.support_items.device)
+    return out.scatter_(1, batch.support_items, batch.support_mask)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -286,20 +303,29 @@ def bias_statistics(
 class ModelConfig(AlgorithmConfig):
     """Model settings shared by every algorithm built on a functional model."""
 
-    model: str = param("factor", "Network: 'factor' (meta-learned user bias + factors) or 'melu' "
-                       "(MeLU preference estimator: embeddings -> MLP)", choices=MODEL_NAMES)
+    model: str = param("ranker", "Network: 'ranker' (user vector against item embeddings, "
+                       "trained to rank the catalogue, with a rating head), 'factor' (meta-learned "
+                       "user bias + factors, rating error only) or 'melu' (MeLU preference "
+                       "estimator: embeddings -> MLP, rating error only)", choices=MODEL_NAMES)
+    dim: int = param(64, "Ranker: size of the user vector and item embeddings", low=2, high=1024)
+    init: str = param("ease", "Ranker: start the item embeddings from a rank-dim factorisation "
+                      "of the EASE^R item matrix of the training users, or at random",
+                      choices=("ease", "random"))
+    rating_weight: float = param(1.0, "Ranker: weight of the rating MSE beside the ranking loss "
+                                 "(0 = ranking only; ignored on implicit data)", low=0.0, high=100.0)
     embedding_dim: int = param(32, "MeLU model: size of each embedding", low=2, high=512)
     hidden: int = param(64, "MeLU model: width of each hidden decision layer", low=2, high=1024)
     layers: int = param(2, "MeLU model: number of hidden decision layers", low=1, high=6)
     factors: int = param(32, "Factor model: size of user and item factor vectors", low=1, high=512)
-    use_item_id: bool = param(False, "Learn a vector per item id (MeLU: embedding + item bias; "
-                              "factor: item factors). Off, items are described by genres and "
-                              "year only, which generalises better on small data")
-    warm_start: bool = param(True, "Start the global mean and item biases from the training "
-                             "ratings (fit) instead of the scale midpoint and zero")
-    item_reg: float = param(0.3, "L2 penalty on the item-id embeddings/factors and biases of the "
-                            "items in each batch (per rating, as in SGD matrix factorisation)",
-                            low=0.0, high=100.0)
+    use_item_id: bool = param(False, "Rating models: learn a vector per item id (MeLU: embedding + "
+                              "item bias; factor: item factors). Off, items are described by "
+                              "genres and year only (the ranker always has item ids)")
+    warm_start: bool = param(True, "Start the global mean and item biases (ranker: also the "
+                             "popularity logits) from the training ratings (fit) instead of the "
+                             "scale midpoint and zero")
+    item_reg: float = param(0.0, "L2 penalty on the item-id embeddings/factors (and rating "
+                            "models' biases) of the items in each batch (per rating, as in SGD "
+                            "matrix factorisation)", low=0.0, high=100.0)
 
 
 class ModelAlgorithm(Algorithm):
@@ -316,10 +342,18 @@ class ModelAlgorithm(Algorithm):
         self, config: AlgorithmConfig, dataset: RatingsDataset, features: FeatureTables, device: torch.device
     ) -> None:
         super().__init__(config, dataset, features, device)
-        options = ("embedding_dim", "hidden", "layers", "factors", "use_item_id")
-        self.model = build_model(
-            config.model, features, **{k: getattr(config, k) for k in options if hasattr(config, k)}
-        )
+        if config.model == "ranker":
+            self.model = RankingModel(
+                features, getattr(config, "dim", 64), threshold=dataset.scale.relevance_threshold(),
+                rating_range=(dataset.scale.min, dataset.scale.max),
+                implicit=bool(getattr(dataset, "implicit", False)),
+                rating_weight=float(getattr(config, "rating_weight", 1.0)),
+            )
+        else:
+            options = ("embedding_dim", "hidden", "layers", "factors", "use_item_id")
+            self.model = build_model(
+                config.model, features, **{k: getattr(config, k) for k in options if hasattr(config, k)}
+            )
         self.params = self.model.init_params(device)
         with torch.no_grad():
             self.params["mu"].fill_((self.scale.min + self.scale.max) / 2)
@@ -338,11 +372,21 @@ class ModelAlgorithm(Algorithm):
     def inner_steps(self, steps: int | None) -> int:
         return int(self.config.inner_steps if steps is None else steps)
 
-    def fit(self, train_rows: np.ndarray) -> None:
-        """Warm start: global mean and shrunken item biases of the meta-training ratings."""
+    def fit(self, train_rows: np.ndarray, split=None) -> None:
+        """Warm start: global mean and shrunken item biases of the meta-training ratings (the
+        ranker also: popularity logits, and item tables from EASE^R with ``init='ease'``)."""
         if not self.config.warm_start:
             return
         mu, item_bias = bias_statistics(self.dataset, train_rows, self.ITEM_SHRINKAGE)
+        if isinstance(self.model, RankingModel):
+            x = interaction_matrix(self.dataset, train_rows)
+            counts = np.asarray(x.sum(0)).ravel()
+            factors = None
+            if getattr(self.config, "init", "random") == "ease":
+                factors = ease_factors(x, self.model.dim, seed=int(torch.initial_seed() % 2**31))
+            self.model.start_from(self.params, mu=mu, item_bias=item_bias, counts=counts,
+                                  item_factors=factors)
+            return
         with torch.no_grad():
             self.params["mu"].fill_(mu)
             if "item_bias" in self.params:
@@ -377,9 +421,20 @@ class ModelAlgorithm(Algorithm):
             )
         return Adapted({n: fast[n].detach() for n in self.adapted_names}, losses)
 
-    def predict(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
+    def _with_state(self, adapted: Adapted | None) -> Params:
         params = self.detached()
         if adapted is not None:
             params.update(adapted.state)
+        return params
+
+    def predict(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return self.clamp(self.model(params, batch.user_features, items))
+            return self.model(self._with_state(adapted), batch.user_features, items)
+
+    def score(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
+        """The ranker's catalogue scores (rating models rank by predicted rating)."""
+        if not isinstance(self.model, RankingModel):
+            return self.predict(adapted, batch, items)
+        with torch.no_grad():
+            scores = self.model.rank_scores(self._with_state(adapted), batch.user_features)
+            return scores.gather(1, items)

@@ -41,7 +41,8 @@ class MAML(ModelAlgorithm):
         "towards the initial values (inner_prior pseudo-ratings); inner_prior 0 is the original."
     )
     Config = MAMLConfig
-    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32, "query_size": 50,
+                      "support_min": 2}
 
     @property
     def second_order(self) -> bool:
@@ -74,7 +75,9 @@ class FOMAML(MAML):
 
 @dataclass
 class MeLUConfig(MAMLConfig):
-    model: str = param("melu", "Network: the MeLU preference estimator", choices=("melu",))
+    model: str = param("ranker", "Network: the ranker (its per-user decision layer adapts) or "
+                       "the MeLU preference estimator (rating error only; the paper's)",
+                       choices=("ranker", "melu"))
     inner_lr: float = param(0.2, "Local learning rate (the paper's alpha)", low=1e-7, high=100.0, log=True)
     inner_steps: int = param(3, "Local updates per task", low=0, high=50)
     first_order: bool = param(False, "Drop the second-order terms of the outer gradient")
@@ -105,12 +108,13 @@ class MeLU(MAML):
     scope = "decision"
     presets = {
         "paper": {
-            "inner_lr": 5e-6, "inner_steps": 1, "inner_prior": 0.0, "embedding_dim": 32,
+            "model": "melu", "inner_lr": 5e-6, "inner_steps": 1, "inner_prior": 0.0, "embedding_dim": 32,
             "hidden": 64, "layers": 2, "use_item_id": False, "warm_start": False, "item_reg": 0.0,
             "train": {"outer_lr": 5e-5, "meta_batch_size": 32, "epochs": 20},
         },
     }
-    train_defaults = {"epochs": 20, "outer_lr": 0.003, "meta_batch_size": 32}
+    train_defaults = {"epochs": 20, "outer_lr": 0.003, "meta_batch_size": 32, "query_size": 50,
+                      "support_min": 2}
 
     @property
     def second_order(self) -> bool:

@@ -11,14 +11,15 @@ from ..tasks import FeatureTables
 from .base import Algorithm, ConfigError, coerce_config
 from .baselines import FineTune, GlobalMean, ItemBias, MFFoldIn, UserItemBias
 from .maml import FOMAML, MAML, MeLU, MetaSGD
-from .metric import ProtoRec
+from .metric import MatchingNet, ProtoRec
 from .reptile import Reptile
+from .topn import EASE, ItemKNN, Popularity
 
 ALGORITHMS: dict[str, type[Algorithm]] = {
     cls.name: cls
     for cls in (
-        MAML, FOMAML, MeLU, MetaSGD, Reptile, ProtoRec,
-        GlobalMean, ItemBias, UserItemBias, MFFoldIn, FineTune,
+        MAML, FOMAML, MeLU, MetaSGD, Reptile, ProtoRec, MatchingNet,
+        Popularity, EASE, ItemKNN, MFFoldIn, GlobalMean, ItemBias, UserItemBias, FineTune,
     )
 }
 

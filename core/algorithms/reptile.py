@@ -13,8 +13,7 @@ from .functional import (
     ModelConfig,
     gradients,
     inner_loop,
-    mean_over_tasks,
-    task_losses,
+    query_loss,
 )
 
 
@@ -50,7 +49,8 @@ class Reptile(ModelAlgorithm):
         "second derivatives: the cheapest meta-learner."
     )
     Config = ReptileConfig
-    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32, "query_size": 50,
+                      "support_min": 2}
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         names, steps, lr = self.adapted_names, self.inner_steps(None), self.inner_lr()
@@ -62,8 +62,7 @@ class Reptile(ModelAlgorithm):
             )
             # Query loss at the adapted weights, shared parameters attached for their gradient.
             at_adapted = {**self.params, **{n: fast[n].detach() for n in names}}
-            pred = self.model(at_adapted, batch.user_features, batch.query_items)
-            loss = mean_over_tasks(task_losses(pred, batch.query_ratings, batch.query_mask), batch.query_mask)
+            loss = query_loss(self.model, at_adapted, batch)
             shared = {k: v for k, v in self.params.items() if k not in names}
             grads = gradients(self.objective(loss, at_adapted, batch), shared)
         # A task without support ratings does not move (phi_b = theta) and is not counted.
