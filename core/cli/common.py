@@ -140,11 +140,15 @@ def run_context(run, device: str = "cpu"):
     from ..runs import load_algorithm
 
     cfg = run.config
-    data = cfg.get("dataset")
-    if not isinstance(data, dict) or not (data.get("spec") or data.get("source")):
-        raise CliError(f"{run.path / 'config.json'}: field 'dataset' does not say which data "
-                       "the run was trained on")
-    dataset = load_dataset(data.get("spec") or data["source"])
+    if hasattr(run, "dataset_source"):  # validated by core.run_schema (RunError names the field)
+        source = run.dataset_source()
+    else:
+        data = cfg.get("dataset")
+        if not isinstance(data, dict) or not (data.get("spec") or data.get("source")):
+            raise CliError(f"{run.path / 'config.json'}: field 'dataset' does not say which "
+                           "data the run was trained on")
+        source = data.get("spec") or data["source"]
+    dataset = load_dataset(source)
     split_cfg = cfg.get("split")
     if split_cfg is not None and not isinstance(split_cfg, dict):
         raise CliError(f"{run.path / 'config.json'}: field 'split' is not a table of settings")
@@ -158,13 +162,10 @@ def run_title(run) -> str:
     return str(cfg.get("title") or cfg.get("algorithm") or run.name)
 
 
-RUN_FILES = ("config.json", "metrics.csv", "weights.pt", "summary.json", "evaluation.json")
-
-
 def prepare_out_folder(out: Path, overwrite: bool) -> None:
     """Refuse to write a run into a folder that holds one, or into a non-empty folder that is not
-    a run, unless ``overwrite``; with it, an existing run's files are removed first (nothing
-    else in the folder is touched)."""
+    a run, unless ``overwrite`` — checked before any data is read. ``Run.create(overwrite=True)``
+    then removes the old run's files (nothing else in the folder is touched)."""
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out} is a file, not a folder")
     if not out.exists():
@@ -179,11 +180,6 @@ def prepare_out_folder(out: Path, overwrite: bool) -> None:
                            "--overwrite to replace it")
         raise CliError(f"--out {out} is a non-empty folder that is not a run; choose an empty "
                        "or new folder (or add --overwrite to write the run into it anyway)")
-    if is_run:
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
-        for tmp in out.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
 
 
 def check_out_file(path: str | None, overwrite: bool) -> Path | None:

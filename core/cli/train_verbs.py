@@ -115,7 +115,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             failed.append(event.message)  # printed once, by main()
 
     trainer = Trainer(args.algorithm, dataset, split, algo_overrides=algo_over, train=train_over,
-                      run_dir=out, callback=on_event, dataset_spec=spec.to_dict())
+                      run_dir=out, callback=on_event, dataset_spec=spec.to_dict(),
+                      overwrite=args.overwrite)
     try:
         summary = trainer.run()
     finally:
