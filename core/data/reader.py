@@ -8,6 +8,8 @@ threaded read of a Python stream fails. When a read fails, a single-threaded re-
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -89,7 +91,7 @@ def _invalid_row_error(
 ) -> FormatError:
     text = text.replace(_SUBSTITUTE, spec.delimiter)
     shown = text if len(text) <= 80 else text[:77] + "..."
-    shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
+    shown = "".join(ch if ch.isprintable() and ch != "\ufffd" else "?" for ch in shown)
     return FormatError(
         f"expected {expected} fields separated by {delimiter_name(spec.delimiter)} but found "
         f"{actual}: '{shown}'",
@@ -100,26 +102,37 @@ def _invalid_row_error(
 
 
 def _locate_bad_row(src: Source, spec: ReadSpec, types: dict[str, pa.DataType]) -> FormatError:
-    """Re-scan single-threaded, where pyarrow knows line numbers, and describe the first bad row."""
-    found: list[tuple[int | None, str, int, int]] = []
-
-    def handler(row) -> str:
+    """Find and describe the first line with the wrong number of fields (a Python scan, only run
+    when reporting an error: pyarrow's own row handler cannot report lines that are not text)."""
+    expected = len(spec.columns)
+    seen = 0
+    with src.open() as raw:
+        text = io.TextIOWrapper(raw, encoding=spec.encoding, errors="replace", newline="")
+        if len(spec.delimiter) > 1:
+            rows: Iterator[list[str]] = (
+                line.rstrip("\r\n").split(spec.delimiter) if line.strip() else [] for line in text
+            )
+        else:
+            rows = csv.reader(
+                text,
+                delimiter=spec.delimiter,
+                quoting=csv.QUOTE_MINIMAL if spec.quoting else csv.QUOTE_NONE,
+                escapechar=spec.escape,
+                doublequote=spec.escape is None,
+                strict=False,
+            )
         try:
-            text = row.text
-        except UnicodeDecodeError:  # binary garbage: show it escaped, never raise in here
-            text = "(bytes that are not text)"
-        found.append((row.number, text, row.expected_columns, row.actual_columns))
-        return "error"
-
-    try:
-        with read_guard(src), _arrow_stream(src, spec) as stream:
-            pacsv.read_csv(stream, *_arrow_options(spec, types, handler, threads=False))
-    except pa.ArrowInvalid:
-        pass  # the handler's record is what we want; the exception only stops the scan
-    if not found:
-        return FormatError("cannot parse the file (malformed line)", path=src.shown)
-    number, text, expected, actual = found[0]
-    return _invalid_row_error(src, spec, number, text, expected, actual)
+            for fields in rows:
+                if not fields or fields == [""]:
+                    continue
+                seen += 1
+                if seen <= spec.header_lines or len(fields) == expected:
+                    continue
+                shown = spec.delimiter.join(fields)
+                return _invalid_row_error(src, spec, seen, shown, expected, len(fields))
+        except csv.Error as exc:
+            return FormatError(f"cannot parse the line ({exc})", path=src.shown, line=seen + 1)
+    return FormatError("cannot parse the file (malformed line)", path=src.shown)
 
 
 def _long_line(src: Source, limit: int) -> int | None:

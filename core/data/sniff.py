@@ -46,7 +46,7 @@ def split_line(line: str, delimiter: str, escape: str | None = None) -> list[str
     return [f.strip() for f in next(reader, [])]
 
 
-def sniff_delimiter(text: str, suffix: str = "") -> str:
+def sniff_delimiter(text: str, suffix: str = "", escape: str | None = None) -> str:
     """The delimiter that splits the sample's lines into the same number (>1) of fields.
 
     The extension wins when it is consistent with the content (.csv -> comma, .tsv -> tab).
@@ -58,7 +58,7 @@ def sniff_delimiter(text: str, suffix: str = "") -> str:
     for delim in order:
         if delim == " " and any("\t" in ln for ln in lines):
             continue
-        counts = [len(split_line(ln, delim)) for ln in lines]
+        counts = [len(split_line(ln, delim, escape)) for ln in lines]
         if not counts or min(counts) < 2:
             continue
         consistent = sum(c == counts[0] for c in counts) / len(counts)
@@ -77,15 +77,15 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def sniff_header(text: str, delimiter: str) -> bool:
+def sniff_header(text: str, delimiter: str, escape: str | None = None) -> bool:
     """Whether the first line names the columns: it is recognised, or it is text over numbers."""
     lines = _lines(text, 30)
     if not lines:
         return True
-    first = split_line(lines[0], delimiter)
+    first = split_line(lines[0], delimiter, escape)
     if guess_mapping(first, implicit=True) is not None:
         return True
-    rest = [split_line(ln, delimiter) for ln in lines[1:]]
+    rest = [split_line(ln, delimiter, escape) for ln in lines[1:]]
     if any(_is_number(v) for v in first if v):
         return False
     for col in range(len(first)):
@@ -150,6 +150,6 @@ def sniff_format(text: str, suffix: str = "") -> str:
         return "jsonl"
     if _NETFLIX_MOVIE.match(first) and len(lines) > 1:
         rest = [ln for ln in lines[1:] if not _NETFLIX_MOVIE.match(ln)]
-        if rest and all(_NETFLIX_ROW.match(ln) for ln in rest):
+        if rest and sum(bool(_NETFLIX_ROW.match(ln)) for ln in rest) >= 0.8 * len(rest):
             return "netflix"
     return "text"

@@ -155,8 +155,8 @@ def open_table(
     if fmt == "json":
         columns = list(read_json_array(src).columns.astype(str))
         return TableFile(src, columns, kind="json", sample=text)
-    delim = delimiter or sniff_delimiter(text, src.suffix)
-    header = sniff_header(text, delim) if has_header is None else has_header
+    delim = delimiter or sniff_delimiter(text, src.suffix, escape)
+    header = sniff_header(text, delim, escape) if has_header is None else has_header
     columns = header_names(text, delim, header, escape)
     if not columns:
         raise FormatError("the file is empty", path=src.shown)

@@ -7,6 +7,8 @@ Every refusal is a :class:`~core.data.errors.ValueProblem` naming the file, line
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +20,7 @@ from .errors import ValueProblem
 LineOf = Callable[[int], int]
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 INT64_LIMIT = 2.0**63
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d|$)|^\d{1,2}/\d{1,2}/\d{2,4}$")
 
 
 # --------------------------------------------------------------------------- ids
@@ -117,6 +120,8 @@ def ratings_column(
             what = "is missing" if text == "" else f"'{text}' is not a number"
             if text.lower() in ("true", "false", "yes", "no"):
                 what = f"'{text}' is a true/false value, not a rating"
+            elif _DATE.match(text) or isinstance(raw, (datetime.date, datetime.datetime)):
+                what = f"'{text}' is a date, not a rating (map it as the timestamp)"
             raise ValueProblem(
                 f"rating {what}; {int(bad.sum())} such row(s)",
                 path=path, line=line_of(row), column=column,
