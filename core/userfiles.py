@@ -371,7 +371,15 @@ def user_feature_codes(dataset, features: Mapping[str, str] | None) -> np.ndarra
                          f"{', '.join(uf.fields)}")
     encode = getattr(dataset, "encode_user_features", None)
     if encode is not None:
-        return np.asarray(encode(features), dtype=np.int64).reshape(-1)
+        codes = np.asarray(encode(features), dtype=np.int64).reshape(-1)
+        unseen = [f"{k}={v}" for k, v in features.items() if codes[uf.fields.index(k)] == 0]
+        if unseen:
+            raise ValueError(
+                f"user feature value(s) {', '.join(unseen)} never occur in this dataset; "
+                + "; ".join(f"{k}: {', '.join(map(str, uf.vocab[uf.fields.index(k)][:12]))}"
+                            for k in (u.split('=', 1)[0] for u in unseen))
+                + " (leave a feature out to keep it unknown)")
+        return codes
     codes = np.zeros(len(uf.fields), dtype=np.int64)
     for name, value in features.items():
         f = uf.fields.index(name)

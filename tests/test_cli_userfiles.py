@@ -153,6 +153,9 @@ def test_user_features_parse_and_encode(tmp_path):
     assert (codes > 0).sum() == 1
     with pytest.raises(ValueError, match="unknown user feature"):
         user_feature_codes(dataset, {"shoe_size": "42"})
+    with pytest.raises(ValueError, match="gender=X never occur.*gender: F, M"):
+        user_feature_codes(dataset, {"gender": "X"})
+    assert (user_feature_codes(dataset, {"age": "30", "occupation": "writer"}) > 0).sum() == 2
 
 
 def test_predict_on_data_with_user_features(tmp_path, capsys):

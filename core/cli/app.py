@@ -22,8 +22,36 @@ DEBUG_ENV = "METAREC_DEBUG"
 _SPLIT_HELP = "cold-start split (users, not ratings, are split; see docs/PROTOCOL.md)"
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help with each option's default where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        meaningless = default is None or default is False or default == argparse.SUPPRESS
+        if "default" not in text and not meaningless and action.option_strings \
+                and action.nargs != 0:
+            text += f" (default: {default})"
+        return text
+
+
+VALUE_OPTIONS_WITH_DASH = ("--scale",)  # values such as -10:10:0.05 start with '-'
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """``--scale -10:10`` -> ``--scale=-10:10`` (argparse would read -10:10 as an option)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in VALUE_OPTIONS_WITH_DASH and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and argv[i + 1][1:2].isdigit():
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
 
 def _verb(name: str, func: str):
@@ -47,6 +75,11 @@ def _add_dataset_columns(s: argparse.ArgumentParser) -> None:
     s.add_argument("--columns", metavar="ROLE=COL,...",
                    help="for a ratings/interaction table whose columns cannot be guessed: "
                         "user=COL,item=COL[,rating=COL][,timestamp=COL]")
+    s.add_argument("--scale", metavar="MIN:MAX[:STEP]",
+                   help="the rating scale, e.g. -10:10:0.05 (default: the format's, or "
+                        "inferred from the ratings)")
+    s.add_argument("--escape", metavar="CHAR",
+                   help="escape character inside quoted fields, e.g. '\\' for Book-Crossing")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "max-support ratings (default 20)")
     g.add_argument("--min-ratings", type=int,
                    help="leave out users with fewer ratings (default: keep all)")
-    g.add_argument("--val-fraction", type=float, help="share of users for validation (0.1)")
-    g.add_argument("--test-fraction", type=float, help="share of users for test (0.1)")
+    g.add_argument("--val-fraction", type=float, help="share of users for validation (default 0.1)")
+    g.add_argument("--test-fraction", type=float, help="share of users for test (default 0.1)")
     s.add_argument("--out", help="run folder (default runs/<time>-<algorithm>)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace the run in --out, or write into a non-empty folder")
@@ -246,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
     verb = f"metarec {args.command}"
     try:
         args.func(args)

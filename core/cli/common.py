@@ -47,9 +47,11 @@ def parse_ks(
 
 
 # ------------------------------------------------------------------------------ datasets
-def dataset_spec(source: str, columns: str | None = None):
+def dataset_spec(source: str, columns: str | None = None, scale: str | None = None,
+                 escape: str | None = None):
     """A DatasetSpec from the command line; ``columns`` maps roles to a table's column names,
-    e.g. ``user=uid,item=asin,rating=stars,timestamp=ts``."""
+    e.g. ``user=uid,item=asin,rating=stars,timestamp=ts``; ``scale`` fixes the rating scale
+    ('-10:10:0.05'); ``escape`` is the escape character inside quoted fields."""
     from ..data.loading import DatasetSpec
     from ..data.table import ColumnMapping
 
@@ -64,7 +66,12 @@ def dataset_spec(source: str, columns: str | None = None):
             mapping = ColumnMapping(**roles)
         except TypeError as exc:
             raise CliError(f"--columns: {exc}") from None
-    return DatasetSpec.parse(source, mapping)
+    extra = {}
+    if scale is not None:
+        extra["scale"] = scale
+    if escape:
+        extra["escape"] = escape
+    return DatasetSpec.parse(source, mapping, **extra)
 
 
 def load_dataset(spec):

@@ -20,7 +20,7 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    dataset = load_dataset(dataset_spec(args.dataset, args.columns))
+    dataset = load_dataset(dataset_spec(args.dataset, args.columns, args.scale, args.escape))
     s = dataset.summary()
     split = split_for(dataset, seed=args.seed)
     counts = split.counts(dataset)

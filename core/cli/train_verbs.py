@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.algorithm}")
     if main:
         prepare_out_folder(out, args.overwrite)
-    spec = _resolved(dataset_spec(args.dataset, args.columns))
+    spec = _resolved(dataset_spec(args.dataset, args.columns, args.scale, args.escape))
     dataset = load_dataset(spec)
     split = split_for(dataset, _split_settings(args))
     problem = split_problem(dataset, split)
@@ -108,7 +108,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         elif isinstance(event, EpochEvent) and not show_bar and not args.quiet:
             metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.metrics.items()
                                 if isinstance(v, float))
-            warn(f"epoch {event.epoch}: step {event.step}, {event.elapsed:.1f} s  {metrics}".rstrip())
+            when = f"epoch {event.epoch}: step {event.step}" if event.epoch else "validation:"
+            warn(f"{when}, {event.elapsed:.1f} s  {metrics}".rstrip())
         elif isinstance(event, LogEvent) and not args.quiet:
             (bar.write if bar else warn)(event.message)
         elif isinstance(event, FailedEvent):

@@ -189,7 +189,8 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         if i:
             print()
         who = f"user '{user}'" if given.has_user_column else "a user"
-        print(f"Top {args.top} for {who} with {len(ratings)} rating(s), adapted by {title}  |  "
+        what = "interaction(s)" if getattr(dataset, "implicit", False) else "rating(s)"
+        print(f"Top {args.top} for {who} with {len(ratings)} {what}, adapted by {title}  |  "
               "un-adapted (population)")
         for a, b in zip(rec.adapted.itertuples(), rec.unadapted.itertuples(), strict=False):
             change = f"{a.rank_change:+d}" if a.rank_change else "="
