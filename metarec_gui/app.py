@@ -12,14 +12,11 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -33,11 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import __version__
 from .pages.data import DataPage
+from .settings import Settings, open_qsettings
 from .state import AppState
 from .theme import MODES, theme
 from .widgets.log_panel import LogPanel
+from .window_actions import WindowActions
 from .workers import FunctionJob, shutdown_jobs
 
 # key, title, module, class, tooltip
@@ -48,11 +46,6 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
      "Rate a few items as a new user and watch recommendations adapt"),
     ("compare", "Compare", "metarec_gui.pages.compare", "ComparePage",
      "Compare runs: curves, K-shot accuracy, top-10 lists"),
-)
-MOVIELENS_CITATION = (
-    "F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History and Context. "
-    "ACM Transactions on Interactive Intelligent Systems (TiiS) 5, 4, Article 19 (December 2015), "
-    "19 pages. https://doi.org/10.1145/2827872"
 )
 STYLE_SHEET = """
 QListWidget#Sidebar { border: none; border-right: 1px solid palette(mid); padding-top: 8px;
@@ -72,13 +65,10 @@ QGroupBox > QWidget { font-weight: normal; }
 
 def _settings() -> QSettings:
     """Per-user settings (``METAREC_SETTINGS`` = an INI file, for tests and portable installs)."""
-    path = os.environ.get("METAREC_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("MetaRec", "MetaRec")
+    return open_qsettings()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, QMainWindow):
     """Sidebar of pages, status bar (dataset, device, job), log dock and menus."""
 
     pagesReady = Signal()  # every page is built (after the background warm-up)
@@ -92,6 +82,7 @@ class MainWindow(QMainWindow):
         self._warm = False
         self._closing = False
         self._stopping_to_close = False
+        self._terminating = False  # SIGTERM: stop training and close without asking
         self._autoload = autoload
 
         # ---- pages (built on first visit, after the warm-up import)
@@ -157,53 +148,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_settings()
 
-    # ------------------------------------------------------------------ menus
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._add(file_menu, "&Open dataset…", self.open_dataset, QKeySequence.StandardKey.Open)
-        self._add(file_menu, "Open &run…", self.open_run, "Ctrl+Shift+O")
-        self._add(file_menu, "&Watch run…", self.watch_run, "Ctrl+Shift+W")
-        file_menu.addSeparator()
-        self._add(file_menu, "Change &workspace…", self.change_workspace)
-        self._add(file_menu, "Show workspace folder", self.show_workspace)
-        file_menu.addSeparator()
-        self._add(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit,
-                  role=QAction.MenuRole.QuitRole)
-
-        view = self.menuBar().addMenu("&View")
-        self.page_actions: list[QAction] = []
-        for i, (_key, title, *_rest) in enumerate(PAGES):
-            action = self._add(view, title, lambda _c=False, i=i: self.show_page(i), f"Ctrl+{i + 1}")
-            self.page_actions.append(action)
-        view.addSeparator()
-        self.log_action = self.log_panel.toggleViewAction()
-        self.log_action.setText("&Log panel")
-        self.log_action.setShortcut("Ctrl+L")
-        view.addAction(self.log_action)
-        theme_menu = view.addMenu("&Theme")
-        group = QActionGroup(self)
-        for mode in MODES:
-            action = QAction(mode.capitalize() if mode != "system" else "Follow the system", self,
-                             checkable=True)
-            action.setChecked(theme().mode == mode)
-            action.triggered.connect(lambda _c=False, m=mode: self.set_theme(m))
-            group.addAction(action)
-            theme_menu.addAction(action)
-
-        help_menu = self.menuBar().addMenu("&Help")
-        self._add(help_menu, "&About MetaRec", self.about, role=QAction.MenuRole.AboutRole)
-
-    def _add(self, menu, text: str, slot: Callable, shortcut=None,  # noqa: ANN001
-             role: QAction.MenuRole | None = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        if role is not None:
-            action.setMenuRole(role)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
     # ------------------------------------------------------------------ pages
     def page_keys(self) -> list[str]:
         return [p[0] for p in PAGES]
@@ -242,6 +186,20 @@ class MainWindow(QMainWindow):
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
             widget.setWordWrap(True)
         self._install_page(key, widget)
+        self._wire_page(key, widget)
+
+    def _wire_page(self, key: str, widget: QWidget) -> None:
+        """Connect a page's public hooks to the window and the other pages."""
+        actions = getattr(widget, "training_actions", None)
+        if key == "train" and callable(actions):
+            self.add_training_actions(actions())
+        if key == "coldstart":
+            if callable(getattr(widget, "current_profile", None)):
+                self.state.set_profile_source(widget.current_profile)
+            signal = getattr(widget, "profileChanged", None)
+            if signal is not None:
+                signal.connect(self.state.profileChanged)
+                self.state.profileChanged.emit()
 
     def page_error(self, key: str) -> str | None:
         return self._page_errors.get(key)
@@ -259,7 +217,7 @@ class MainWindow(QMainWindow):
         if key not in self._pages and self._warm:
             self._build_page(key)
         self.stack.setCurrentIndex(index)
-        self.state.settings.setValue("window/page", key)
+        self.state.prefs.page = key
 
     @property
     def data_page(self) -> DataPage:
@@ -335,175 +293,21 @@ class MainWindow(QMainWindow):
             self.job_bar.setRange(0, total)
             self.job_bar.setValue(done)
 
-    # ------------------------------------------------------------------ actions
-    @Slot()
-    def open_dataset(self) -> None:
-        """File > Open dataset: a MovieLens zip/folder or any ratings file."""
-        start = str(self.state.settings.value("data/last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open dataset", start,
-            "Datasets (*.zip *.csv *.tsv *.dat *.data *.txt *.parquet *.pq);;All files (*)")
-        if not path:
-            return
-        self.show_page("data")
-        page = self.data_page
-        from core.data import detect_movielens
-
-        if detect_movielens(path):
-            page.set_source("movielens")
-            page.movielens_path.setText(path)
-            page._detect_movielens()
-        else:
-            page.set_source("table")
-            page.table_path.setText(path)
-        page.load_selected()
-
-    @Slot()
-    def open_run(self) -> None:
-        """File > Open run: add a run folder to this session and show it on the Compare page."""
-        path = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.state.runs_dir()))
-        if path:
-            self.open_run_folder(Path(path))
-
-    def open_run_folder(self, path: Path) -> bool:
-        """Add a run to the session and show it on Compare; a run still running is watched."""
-        from core.runs import Run, RunError
-
-        try:
-            run = Run.open(Path(path).resolve())
-            status = run.status
-            train = self._pages.get("train")
-            own = (train is not None and getattr(train, "is_training", lambda: False)()
-                   and Path(str(train.run_key)).resolve() == run.path)
-            if status == "running" and not own:  # written by another process: follow it
-                self._connect_watcher()
-                self.state.watcher.watch(run.path)
-        except RunError as exc:
-            QMessageBox.warning(self, "Not a run", str(exc))
-            return False
-        self.state.add_session_run(run.path)
-        self.state.log(f"opened run {run.name} ({status})")
-        self.show_page("compare")
-        page = self.page("compare")
-        if hasattr(page, "select_paths"):
-            page.select_paths([run.path])
-        return True
-
-    @Slot()
-    def watch_run(self) -> None:
-        """File > Watch run: follow a run folder that another process is writing."""
-        start = str(self.state.settings.value("watch/last_dir", str(self.state.runs_dir())))
-        path = QFileDialog.getExistingDirectory(self, "Watch run folder", start)
-        if path:
-            self.state.settings.setValue("watch/last_dir", str(Path(path).parent))
-            self.watch_run_folder(Path(path))
-
-    def watch_run_folder(self, path: Path) -> bool:
-        """Follow the run at ``path`` live: its curves on the Train page (and on Compare when
-        selected there), its status in the status bar."""
-        from core.runs import RunError
-
-        self._connect_watcher()
-        try:
-            self.state.watcher.watch(path)
-        except RunError as exc:
-            QMessageBox.warning(self, "Not a run", f"{exc}\n\nChoose the folder that holds "
-                                "config.json and metrics.csv (the --out folder of metarec train).")
-            return False
-        self.show_page("train")
-        return True
-
-    def _connect_watcher(self) -> None:
-        if self._watcher_connected:
-            return
-        self._watcher_connected = True
-        self.state.watcher.changed.connect(self._on_watch_changed)
-        self._on_watch_changed()
-
-    @Slot()
-    def _on_watch_changed(self) -> None:
-        watcher = self.state.watcher
-        text = watcher.describe()
-        self.watch_button.setVisible(bool(text))
-        self.watch_button.setText(text)
-        self.watch_button.setToolTip("\n".join(w.describe() for w in watcher.watches())
-                                     + "\n\nClick to stop watching a run.")
-
-    @Slot()
-    def _fill_watch_menu(self) -> None:
-        self.watch_menu.clear()
-        watcher = self.state.watcher
-        for watch in watcher.watches():
-            info = self.watch_menu.addAction(watch.describe())
-            info.setEnabled(False)
-            compare = self.watch_menu.addAction(f"Show {watch.name} on Compare")
-            compare.triggered.connect(lambda _c=False, p=watch.run.path: self._show_on_compare(p))
-            stop = self.watch_menu.addAction(f"Stop watching {watch.name}")
-            stop.triggered.connect(lambda _c=False, k=watch.key: watcher.stop(k))
-            self.watch_menu.addSeparator()
-        if len(watcher.watches()) > 1:
-            self.watch_menu.addAction("Stop watching all", watcher.stop_all)
-
-    def _show_on_compare(self, path: Path) -> None:
-        self.show_page("compare")
-        page = self.page("compare")
-        if hasattr(page, "select_paths"):
-            page.select_paths([path])
-
-    @Slot()
-    def change_workspace(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Workspace folder (runs and profiles)",
-                                                str(self.state.workspace))
-        if path:
-            self.state.set_workspace(Path(path))
-            self.state.log(f"workspace: {path}")
-
-    @Slot()
-    def show_workspace(self) -> None:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
-
-        self.state.workspace.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.state.workspace)))
-
-    def set_theme(self, mode: str) -> None:
-        theme().set_mode(mode)
-        self.state.settings.setValue("theme", mode)
-
-    @Slot()
-    def about(self) -> None:
-        import pyqtgraph
-        import PySide6
-
-        torch = sys.modules.get("torch")
-        versions = (f"PySide6 {PySide6.__version__} · pyqtgraph {pyqtgraph.__version__}"
-                    + (f" · torch {torch.__version__}" if torch else ""))
-        QMessageBox.about(
-            self, "About MetaRec",
-            f"<h3>MetaRec {__version__}</h3>"
-            "<p>Explore meta-learning for cold-start recommendation: meta-train MAML, MeLU, "
-            "Meta-SGD, Reptile and metric-based learners beside non-meta baselines, then watch "
-            "a new user's recommendations adapt to a few ratings.</p>"
-            f"<p><small>{versions}</small></p>"
-            "<p><b>Data.</b> The built-in dataset is MovieLens latest-small (GroupLens Research). "
-            f"Please cite:<br><small>{MOVIELENS_CITATION}</small></p>"
-            f"<p><small>Workspace: {self.state.workspace}</small></p>")
-
     # ------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
-        s = self.state.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        prefs = self.state.prefs
+        geometry = prefs.window_geometry
+        if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1360, 860)
-        window_state = s.value("window/state")
-        if isinstance(window_state, QByteArray) and not window_state.isEmpty():
+        window_state = prefs.window_state
+        if window_state is not None:
             self.restoreState(window_state)
         else:
             self.resizeDocks([self.log_panel], [130], Qt.Orientation.Vertical)
         self.data_page.restore_split()
-        key = str(s.value("window/page", "data"))
+        key = prefs.page
         self.sidebar.blockSignals(True)
         index = self.page_keys().index(key) if key in self.page_keys() else 0
         self.sidebar.setCurrentRow(index)
@@ -511,20 +315,31 @@ class MainWindow(QMainWindow):
         self.sidebar.blockSignals(False)
 
     def _save_settings(self) -> None:
-        s = self.state.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/page", self.current_page_key())
-        s.sync()
+        prefs = self.state.prefs
+        prefs.window_geometry = self.saveGeometry()
+        prefs.window_state = self.saveState()
+        prefs.page = self.current_page_key()
+        prefs.sync()
 
     # ------------------------------------------------------------------ closing
+    def terminate(self, signum: int = 15) -> None:
+        """Stop training cleanly and quit (SIGTERM); forced after 20 s."""
+        if self._terminating:
+            return
+        self._terminating = True
+        self.state.log(f"signal {signum}: stopping training and quitting", "warning")
+        QTimer.singleShot(20000, lambda: QApplication.instance().exit(143))
+        self.close()
+        if not self.isVisible():
+            QApplication.instance().quit()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         train = self._pages.get("train")
         if train is not None and getattr(train, "is_training", lambda: False)():
             if self._stopping_to_close:
                 event.ignore()
                 return
-            answer = QMessageBox.question(
+            answer = QMessageBox.StandardButton.Yes if self._terminating else QMessageBox.question(
                 self, "Training is running",
                 "A training run is in progress. Stop it and close MetaRec?\n\n"
                 "The run folder keeps everything up to the last step (status 'cancelled').",
@@ -535,7 +350,7 @@ class MainWindow(QMainWindow):
                 return
             # Let the worker finish its step and write the run; close when its thread ended.
             self._stopping_to_close = True
-            train.runEnded.connect(lambda *_: QTimer.singleShot(0, self.close))
+            train.runEnded.connect(lambda *_: QTimer.singleShot(0, self._close_after_stop))
             train.stop()
             self.statusBar().showMessage("Stopping training…")
             event.ignore()
@@ -551,6 +366,12 @@ class MainWindow(QMainWindow):
         if not shutdown_jobs(10000):
             self.state.log("a background job did not stop within 10 s", "warning")
         event.accept()
+
+
+    def _close_after_stop(self) -> None:
+        self.close()
+        if self._terminating and not self.isVisible():
+            QApplication.instance().quit()
 
 
 def _warm_up() -> float:
@@ -571,9 +392,15 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``metarec-gui`` script."""
+    from .platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        sys.stderr.write(problem + "\n")
+        return 1
     app = create_app(argv)
     settings = _settings()
-    mode = str(settings.value("theme", theme().mode))
+    mode = Settings(settings).theme
     if mode in MODES and "METAREC_THEME" not in os.environ:
         theme().set_mode(mode)  # applies it
     else:
@@ -582,7 +409,26 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(AppState(settings))
     window.show()
     QTimer.singleShot(0, window.start)
+    install_terminate_handler(window)
     return app.exec()
+
+
+def install_terminate_handler(window: MainWindow) -> None:
+    """SIGTERM (and SIGINT/SIGHUP) close the app like Quit, without asking: a training run is
+    stopped and written as cancelled first. Python runs signal handlers only when it holds the
+    interpreter, so a timer hands it control a few times a second."""
+    import signal
+
+    def handler(signum: int, _frame) -> None:  # noqa: ANN001
+        QTimer.singleShot(0, lambda: window.terminate(signum))
+
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
+    timer = QTimer(window)
+    timer.setInterval(200)
+    timer.timeout.connect(lambda: None)
+    timer.start()
 
 
 if __name__ == "__main__":

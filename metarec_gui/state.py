@@ -12,6 +12,8 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from core.paths import default_workspace
 
+from .settings import Settings
+
 
 class AppState(QObject):
     """Dataset, split, workspace and runs of this session, with change signals."""
@@ -25,18 +27,23 @@ class AppState(QObject):
     jobChanged = Signal(str)  # description of the running job, '' when idle
     deviceChanged = Signal(str)
     jobProgress = Signal(int, int)  # done, total of the shown job (total 0 = busy, no count)
+    profileChanged = Signal()  # the Cold-start page's current user changed (ratings, save, load)
+    splitFailed = Signal(str)  # a split computed in the background was refused (message)
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.settings = settings or QSettings("MetaRec", "MetaRec")
+        self.prefs = Settings(settings)
+        self.settings = self.prefs.qsettings  # the raw store (prefer ``prefs``)
         self.dataset = None
         self.dataset_spec: str | None = None
         self.dataset_spec_dict: dict | None = None  # core.data.DatasetSpec.to_dict(), for run configs
         self.split = None
         self.split_config = None
-        self.device = str(self.settings.value("device", "cpu"))
+        self.device = self.prefs.device
         self.session_runs: list[Path] = []
-        self._workspace = Path(str(self.settings.value("workspace", str(default_workspace()))))
+        self._workspace = Path(self.prefs.workspace or default_workspace())
+        self._profile_source = None  # () -> core.profiles.Profile | None (the Cold-start page)
+        self._split_job = None
         self._jobs: dict[str, tuple[str, int, int]] = {}  # key -> (text, done, total)
         self._watcher = None
 
@@ -47,7 +54,7 @@ class AppState(QObject):
 
     def set_workspace(self, path: Path) -> None:
         self._workspace = Path(path)
-        self.settings.setValue("workspace", str(self._workspace))
+        self.prefs.workspace = str(self._workspace)
         self.runsChanged.emit()
 
     def runs_dir(self) -> Path:
@@ -61,30 +68,79 @@ class AppState(QObject):
         return path
 
     # ------------------------------------------------------------------ data
-    def set_dataset(self, dataset, spec: str | None = None, spec_dict: dict | None = None) -> None:
-        """Install a freshly loaded dataset and recompute the split with the current settings."""
+    def set_dataset(self, dataset, spec: str | None = None, spec_dict: dict | None = None,
+                    split=None) -> None:  # noqa: ANN001
+        """Install a loaded dataset with its split (``split``: computed off the GUI thread by the
+        loader; without it the split is computed here, as scripts and tests expect)."""
         from core.split import SplitConfig
 
         self.dataset = dataset
         self.dataset_spec = spec
         self.dataset_spec_dict = spec_dict
-        if spec:
-            self.settings.setValue("last_dataset", spec)
         self.datasetChanged.emit(dataset)
-        self.set_split_config(self.split_config or SplitConfig())
+        config = self.split_config or SplitConfig()
+        if split is not None and split.config == config:
+            self.split_config, self.split = config, split
+            self.splitChanged.emit(split)
+        else:
+            self.set_split_config(config)
 
-    def set_split_config(self, config) -> None:
+    def set_split_config(self, config, background: bool = False) -> None:  # noqa: ANN001
+        """Recompute the split (``background``: in a worker, then ``splitChanged``)."""
         from core.split import make_split
 
         self.split_config = config
-        if self.dataset is not None:
+        if self.dataset is None:
+            return
+        if not background:
             self.split = make_split(self.dataset, config)
             self.splitChanged.emit(self.split)
+            return
+        from .workers import FunctionJob
+
+        dataset = self.dataset
+        job = FunctionJob(make_split, dataset, config, name="split", parent=self)
+        self._split_job = job
+        self.begin_job("split", "Splitting users")
+
+        def done(split) -> None:  # noqa: ANN001
+            if self._split_job is job and self.dataset is dataset and self.split_config == config:
+                self.split = split
+                self.splitChanged.emit(split)
+
+        def failed(exc: BaseException) -> None:
+            if self._split_job is job:
+                self.splitFailed.emit(str(exc))
+
+        def ended() -> None:
+            if self._split_job is job:
+                self._split_job = None
+                self.end_job("split")
+            job.deleteLater()
+
+        job.succeeded.connect(done)
+        job.failed.connect(failed)
+        job.ended.connect(ended)
+        job.start()
 
     def set_device(self, device: str) -> None:
         self.device = device
-        self.settings.setValue("device", device)
+        self.prefs.device = device
         self.deviceChanged.emit(device)
+
+    # ------------------------------------------------------------------ the Cold-start user
+    def set_profile_source(self, source) -> None:  # noqa: ANN001
+        """``source()`` returns the user being rated on the Cold-start page (or None)."""
+        self._profile_source = source
+
+    def current_profile(self):  # noqa: ANN201
+        """The Cold-start page's current user as a ``core.profiles.Profile`` (or None)."""
+        if self._profile_source is None:
+            return None
+        try:
+            return self._profile_source()
+        except Exception:  # noqa: BLE001 - a page mid-update must not break its readers
+            return None
 
     # ------------------------------------------------------------------ runs / log
     def add_session_run(self, path: Path) -> None:

@@ -151,6 +151,30 @@ class Theme(QObject):
 
 
 _THEME: Theme | None = None
+_RUN_SLOTS: dict[str, int] = {}
+
+
+def run_key(key: str) -> str:
+    """The identity of a run for colouring: its folder name (a Train-page key, a Compare path,
+    a 'watch:' key and a K-shot series of the same run all map to it)."""
+    from pathlib import PurePath
+
+    text = str(key).removeprefix("watch:").rstrip("/\\")
+    return PurePath(text).name or text
+
+
+def run_color_index(key: str) -> int:
+    """The one colour assignment of the app: a run gets the next palette slot the first time
+    any page draws it, and keeps it for the session on every page (Train, Compare, K-shot)."""
+    name = run_key(key)
+    if name not in _RUN_SLOTS:
+        _RUN_SLOTS[name] = len(_RUN_SLOTS)
+    return _RUN_SLOTS[name]
+
+
+def run_color(key: str) -> QColor:
+    """The colour of a run (see :func:`run_color_index`), in the current theme."""
+    return theme().run_color(run_color_index(key))
 
 
 def theme() -> Theme:

@@ -26,7 +26,7 @@ def test_four_pages_menus_and_status_bar(qtbot, app_state, settings_path, small_
         assert window.page_error(key) is None, window.page_error(key)
         assert not isinstance(window.page(key), QLabel)
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&View", "&Help"]
+    assert menus == ["&File", "&View", "&Training", "&Help"]
     shortcuts = {a.text(): a.shortcut() for m in window.menuBar().actions()
                  for a in m.menu().actions()}
     assert shortcuts["&Open dataset…"] == QKeySequence(QKeySequence.StandardKey.Open)

@@ -15,7 +15,8 @@ from core.data import RatingScale, build_dataset
 from core.profiles import Profile, save_profile
 from core.split import SplitConfig, make_split
 from core.training import Trainer
-from metarec_gui.pages.compare import ComparePage, jaccard
+from core.recommend import jaccard
+from metarec_gui.pages.compare import ComparePage
 from metarec_gui.state import AppState
 from metarec_gui.widgets.frame_model import ROW_ROLE
 
@@ -138,7 +139,7 @@ def test_run_colours_stay_the_same_when_reselected(qtbot, page, world):
     with qtbot.waitSignal(page.kshotShown, timeout=10000):
         page.compute_kshot()  # from the memory cache, drawn again
     assert {k: page.kshot._series[k].color.name() for k in keys} == first
-    symbols = {k: page.kshot._series[k].items["mae"].opts["symbol"] for k in keys}
+    symbols = {k: page.kshot._series[k].items[page.kshot.shown_metrics()[0]].opts["symbol"] for k in keys}
     assert len(set(symbols.values())) == 2
     with qtbot.waitSignal(page.topListsShown, timeout=20000):
         page.compute_top_lists()

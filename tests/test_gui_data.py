@@ -46,7 +46,7 @@ def test_builtin_loads_in_worker_and_shows_summary(qtbot, page, app_state) -> No
     assert app_state.split is not None
     counts = app_state.split.counts(dataset)
     assert page.counts_table.item(0, 1).text() == f"{counts['train']['users']:,}"
-    assert page.rating_plot.listDataItems() or page.rating_plot.items
+    assert page.summary.rating_plot.listDataItems() or page.summary.rating_plot.items
     assert not page.busy.isVisibleTo(page) and page.load_button.isEnabled()
     assert "data/last_spec" in app_state.settings.allKeys()
 
@@ -82,7 +82,7 @@ def test_synthetic_source_loads(qtbot, page, app_state) -> None:
     assert blocker.args == [True]
     assert app_state.dataset.n_users == 80
     assert app_state.dataset.truth is not None
-    assert "true preferences" in page.notes.text()
+    assert "true preferences" in page.summary.notes.text()
 
 
 def test_movielens_folder_is_detected(qtbot, page, tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_movielens_folder_is_detected(qtbot, page, tmp_path: Path) -> None:
         "movieId,title,genres\n1,A (1999),Drama\n2,B (2001),Comedy|Drama\n3,C (1995),Action\n")
     page.set_source("movielens")
     page.movielens_path.setText(str(folder))
-    page._detect_movielens()
+    page.sources._detect_movielens()
     assert "MovieLens" in page.movielens_info.text()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from gui_helpers import close_window, open_window
 
-from metarec_gui.pages.compare import ROW_ROLE
+from metarec_gui.widgets.frame_model import ROW_ROLE
 
 
 def test_train_then_adapt_a_new_user_then_compare(qtbot, settings_path, small_dataset) -> None:

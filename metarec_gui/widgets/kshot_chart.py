@@ -1,7 +1,7 @@
 """K-shot chart: cold-start metrics against the support size K, one line with markers per run.
 
-Two plots side by side — MAE (lower is better) and nDCG@3 (higher is better) — over a
-logarithmic K axis with ticks at the evaluated K values. Each series keeps its colour (the
+Two plots side by side — Recall@20 and nDCG@20 (the top-N headline) when the tables hold them,
+else MAE (lower is better) and nDCG@3 — over a logarithmic K axis with ticks at the evaluated K values. Each series keeps its colour (the
 caller passes the same colour it uses for the run's training curves); baselines are dashed.
 One legend for both plots sits in a row below them, so that it never covers a curve; clicking
 an entry's sample hides or shows that series in both plots.
@@ -24,6 +24,11 @@ from ..theme import style_view, theme
 from .export import export_chart
 
 METRICS = (("mae", "MAE", "lower is better"), ("ndcg3", "nDCG@3", "higher is better"))
+# each plot shows the first metric of its list that some series has
+SLOTS = (
+    (("recall20", "Recall@20", "higher is better"), ("mae", "MAE", "lower is better")),
+    (("ndcg20", "nDCG@20", "higher is better"), ("ndcg3", "nDCG@3", "higher is better")),
+)
 COLUMN_GAP = 28  # px between legend columns
 MARKERS = ("o", "s", "t", "d", "+", "x", "star", "p", "h")
 
@@ -78,6 +83,7 @@ class _Series:
     dashed: bool
     frame: pd.DataFrame
     items: dict[str, pg.PlotDataItem]
+    marker: str = "o"
 
 
 class KShotChart(QWidget):
@@ -86,13 +92,13 @@ class KShotChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.canvas = pg.GraphicsLayoutWidget()
-        self.plots: dict[str, pg.PlotItem] = {}
-        for col, (key, name, hint) in enumerate(METRICS):
+        self.plots: dict[str, pg.PlotItem] = {}  # metric shown -> plot
+        self._slot_plots: list[pg.PlotItem] = []
+        for col, ((key, _name, _hint), _fallback) in enumerate(SLOTS):
             plot = self.canvas.addPlot(row=0, col=col)
-            plot.setTitle(f"{name} vs. support size K ({hint})", size="10pt")
             plot.setLabel("bottom", "K (ratings revealed per cold user)")
-            plot.setLabel("left", name)
             plot.getAxis("left").enableAutoSIPrefix(False)
+            self._slot_plots.append(plot)
             plot.setLogMode(x=True, y=False)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
@@ -103,10 +109,12 @@ class KShotChart(QWidget):
         self.canvas.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignHCenter)
         self.legend.sigSampleClicked.connect(self._sample_clicked)
         self._series: dict[str, _Series] = {}
+        self._hint_allowed = True
         self._empty = pg.TextItem(
             "Select runs and press “Compute K-shot curves”", color=theme().muted(), anchor=(0.5, 0.5)
         )
-        self.plots["mae"].addItem(self._empty, ignoreBounds=True)
+        self._retitle(["recall20", "ndcg20"])
+        self._slot_plots[0].addItem(self._empty, ignoreBounds=True)
         self._empty.setPos(math.log10(4), 0.5)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -127,39 +135,71 @@ class KShotChart(QWidget):
     ) -> None:
         """Add or replace a series from a frame with a ``k`` column and metric columns
         (``marker``: a pyqtgraph symbol; by default the next of ``MARKERS``)."""
-        self.remove_series(key)
-        color = QColor(color)
         marker = marker or MARKERS[len(self._series) % len(MARKERS)]
-        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
-        items = {}
         frame = frame.sort_values("k").reset_index(drop=True)
-        for metric, plot in self.plots.items():
-            if metric not in frame:
-                continue
-            item = plot.plot(
-                frame["k"].to_numpy(dtype=float),
-                frame[metric].to_numpy(dtype=float),
-                pen=pg.mkPen(color, width=2, style=style),
-                symbol=marker,
-                symbolSize=8,
-                symbolBrush=pg.mkBrush(color),
-                symbolPen=pg.mkPen(color.darker(130)),
-            )
-            items[metric] = item
-        if items:
-            self.legend.addItem(next(iter(items.values())), label)
-        self._series[key] = _Series(label, color, dashed, frame, items)
-        self._fit_legend()
-        self._update_axes()
+        self._series[key] = _Series(label, QColor(color), dashed, frame, {}, marker)
+        self._rebuild()
 
     def remove_series(self, key: str) -> None:
-        series = self._series.pop(key, None)
-        if series is None:
-            return
-        if series.items:
-            self.legend.removeItem(next(iter(series.items.values())))
-        for metric, item in series.items.items():
-            self.plots[metric].removeItem(item)
+        if self._series.pop(key, None) is not None:
+            self._rebuild()
+
+    def shown_metrics(self) -> list[str]:
+        """The metric each plot shows: the first of its list that some series has."""
+        out = []
+        for slot in SLOTS:
+            names = [m for m, _n, _h in slot]
+            out.append(next((m for m in names if any(m in s.frame for s in self._series.values())),
+                            names[0]))
+        return out
+
+    def curve_count(self) -> int:
+        """Series drawn (each has one legend entry)."""
+        return sum(1 for s in self._series.values() if s.items)
+
+    def set_hint_visible(self, visible: bool) -> None:
+        """The 'select runs and press…' hint of an empty chart (hidden while computing)."""
+        self._hint_allowed = visible
+        self._empty.setVisible(visible and not self._series)
+
+    def _retitle(self, metrics: list[str]) -> None:
+        names = {m: (n, h) for slot in SLOTS for m, n, h in slot}
+        self.plots = {}
+        for plot, metric in zip(self._slot_plots, metrics, strict=True):
+            name, hint = names[metric]
+            plot.setTitle(f"{name} vs. support size K ({hint})", size="10pt")
+            plot.setLabel("left", name)
+            self.plots[metric] = plot
+
+    def _rebuild(self) -> None:
+        """Redraw every series (the metrics shown depend on what all series hold)."""
+        for series in self._series.values():
+            if series.items:
+                self.legend.removeItem(next(iter(series.items.values())))
+            for item in series.items.values():
+                for plot in self._slot_plots:
+                    if item in plot.items:
+                        plot.removeItem(item)
+            series.items = {}
+        self.legend.clear()
+        self._retitle(self.shown_metrics())
+        for series in self._series.values():
+            style = Qt.PenStyle.DashLine if series.dashed else Qt.PenStyle.SolidLine
+            color = series.color
+            for metric, plot in self.plots.items():
+                if metric not in series.frame:
+                    continue
+                series.items[metric] = plot.plot(
+                    series.frame["k"].to_numpy(dtype=float),
+                    series.frame[metric].to_numpy(dtype=float),
+                    pen=pg.mkPen(color, width=2, style=style),
+                    symbol=series.marker,
+                    symbolSize=9 if series.dashed else 8,
+                    symbolBrush=None if series.dashed else pg.mkBrush(color),
+                    symbolPen=pg.mkPen(color if series.dashed else color.darker(130), width=2),
+                )
+            if series.items:
+                self.legend.addItem(next(iter(series.items.values())), series.label)
         self._fit_legend()
         self._update_axes()
 
@@ -173,13 +213,13 @@ class KShotChart(QWidget):
         try:
             return export_chart(self.canvas.ci, path, theme().plot_background(), width)
         finally:
-            self._empty.setVisible(not self._series)
+            self._empty.setVisible(self._hint_allowed and not self._series)
 
     def to_frame(self) -> pd.DataFrame:
         """All series in long form (label, k, metrics) for CSV export."""
         parts = [s.frame.assign(series=s.label) for s in self._series.values()]
         if not parts:
-            return pd.DataFrame(columns=["series", "k", *[m for m, _, _ in METRICS]])
+            return pd.DataFrame(columns=["series", "k", *self.shown_metrics()])
         frame = pd.concat(parts, ignore_index=True)
         return frame[["series", *[c for c in frame.columns if c != "series"]]]
 
@@ -212,7 +252,7 @@ class KShotChart(QWidget):
         self.legend.setLabelTextColor(theme().plot_foreground())
 
     def _update_axes(self) -> None:
-        self._empty.setVisible(not self._series)
+        self._empty.setVisible(self._hint_allowed and not self._series)
         ks = sorted({int(k) for s in self._series.values() for k in s.frame["k"]}) or [1, 2, 5, 10, 20]
         ticks = [[(math.log10(k), str(k)) for k in ks]]
         for plot in self.plots.values():
@@ -220,17 +260,26 @@ class KShotChart(QWidget):
             lo, hi = math.log10(min(ks)), math.log10(max(ks))
             pad = max(0.05, (hi - lo) * 0.06)
             plot.setXRange(lo - pad, hi + pad, padding=0)
-            values = [
-                s.frame[m].to_numpy(dtype=float)
-                for s in self._series.values()
-                for m in (self._metric_of(plot),)
-                if m in s.frame
-            ]
+            metric = self._metric_of(plot)
+            values = [s.frame[metric].to_numpy(dtype=float) for s in self._series.values()
+                      if metric in s.frame]
             finite = np.concatenate(values) if values else np.array([])
             finite = finite[np.isfinite(finite)]
             if len(finite):
-                span = max(finite.max() - finite.min(), 1e-3)
-                plot.setYRange(finite.min() - 0.08 * span, finite.max() + 0.12 * span, padding=0)
+                lo, hi = sensible_range(finite.min(), finite.max())
+                plot.setYRange(lo, hi, padding=0)
 
     def _metric_of(self, plot: pg.PlotItem) -> str:
         return next(k for k, p in self.plots.items() if p is plot)
+
+
+def sensible_range(lo: float, hi: float, min_span_frac: float = 0.1) -> tuple[float, float]:
+    """A y range around [lo, hi] that never zooms into a band narrower than ``min_span_frac`` of
+    the values' magnitude (so noise in the 4th decimal does not look like movement)."""
+    span = hi - lo
+    floor = max(abs(hi), abs(lo), 1e-6) * min_span_frac
+    if span < floor:
+        mid = (hi + lo) / 2
+        lo, hi, span = mid - floor / 2, mid + floor / 2, floor
+    lo, hi = lo - 0.08 * span, hi + 0.12 * span
+    return lo, hi

@@ -42,10 +42,25 @@ from PySide6.QtWidgets import (
 from ..theme import style_view, theme
 
 MAX_FPS = 20
-DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
-    ("val_mae", "Validation MAE (lower is better)"),
-    ("val_ndcg3", "Validation nDCG@3 (higher is better)"),
+MAX_POINTS = 20_000  # loss points kept per run: beyond, every other point (uniformly) is dropped
+# each validation plot shows the first metric of its list that some run has
+DEFAULT_METRICS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("val_recall20", "Validation Recall@20 (higher is better)"),
+     ("val_mae", "Validation MAE (lower is better)")),
+    (("val_ndcg20", "Validation nDCG@20 (higher is better)"),
+     ("val_ndcg3", "Validation nDCG@3 (higher is better)")),
 )
+
+
+def sensible_range(lo: float, hi: float, min_span_frac: float = 0.1) -> tuple[float, float]:
+    """A y range around [lo, hi] never narrower than ``min_span_frac`` of the values' size, so
+    noise in the 4th decimal does not fill the plot and look like movement."""
+    span = hi - lo
+    floor = max(abs(hi), abs(lo), 1e-6) * min_span_frac
+    if span < floor:
+        mid = (hi + lo) / 2
+        lo, hi, span = mid - floor / 2, mid + floor / 2, floor
+    return lo - 0.05 * span, hi + 0.08 * span
 
 
 class _Buffer:
@@ -70,6 +85,13 @@ class _Buffer:
 
     def clear(self) -> None:
         self.n = 0
+
+    def halve(self) -> None:
+        """Keep every other value (the first included): the history cap."""
+        kept = self._data[: self.n : 2].copy()
+        self._data = np.empty(max(256, 2 * len(kept)), dtype=np.float64)
+        self._data[: len(kept)] = kept
+        self.n = len(kept)
 
 
 def ema(values: np.ndarray, weight: float, num: float = 0.0, den: float = 0.0
@@ -113,6 +135,8 @@ class _Run:
     metric_items: dict[str, Any] = field(default_factory=dict)
     visible: bool = True
     dirty: bool = True
+    stride: int = 1  # keep one loss point in ``stride`` (doubles each time the cap is reached)
+    seen: int = 0  # loss points received
 
 
 class LossPlot(QWidget):
@@ -121,7 +145,7 @@ class LossPlot(QWidget):
     runVisibilityChanged = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None,
-                 metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
+                 metrics: Sequence[Sequence[tuple[str, str]]] = DEFAULT_METRICS,
                  title: str = "Meta-training loss",
                  color_index_of: Callable[[str], int] | None = None) -> None:
         """``color_index_of(key)``: the palette index of a new run (default: the next index), for a
@@ -130,7 +154,11 @@ class LossPlot(QWidget):
         self._runs: dict[str, _Run] = {}
         self._next_color = 0
         self._color_index_of = color_index_of
-        self._metric_names = [m for m, _ in metrics]
+        self._slots = [list(slot) for slot in metrics]
+        self._metric_names = [m for slot in self._slots for m, _ in slot]
+        self._shown = [slot[0][0] for slot in self._slots]  # metric of each validation plot
+        self.max_points = MAX_POINTS
+        self._manual_y = False
         self._smoothing = 0.6
         self._x_mode = "step"
 
@@ -180,18 +208,29 @@ class LossPlot(QWidget):
         self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0, colspan=max(1, len(metrics)))
         self.loss_plot.setTitle(title)
         self.loss_plot.setLabel("left", "loss")
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
-        self.loss_plot.legend.setVisible(False)
         self.loss_plot.setClipToView(True)
-        self.metric_plots: dict[str, pg.PlotItem] = {}
-        for col, (name, label) in enumerate(metrics):
+        self.loss_plot.enableAutoRange(axis=pg.ViewBox.YAxis, enable=False)
+        self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        self.metric_plots: dict[str, pg.PlotItem] = {}  # slot's first metric -> plot
+        self._slot_plots: list[pg.PlotItem] = []
+        for col, slot in enumerate(self._slots):
+            name, label = slot[0]
             p = self.graphics.addPlot(row=1, col=col)
             p.setTitle(label)
+            p.enableAutoRange(axis=pg.ViewBox.YAxis, enable=False)
+            self._slot_plots.append(p)
             # Same x range as the loss plot (not setXLink: pyqtgraph maps linked ranges by screen
             # position, which shifts side-by-side plots).
             p.enableAutoRange(axis=pg.ViewBox.XAxis, enable=False)
             self.metric_plots[name] = p
         self.loss_plot.sigXRangeChanged.connect(self._sync_x)
+        from .kshot_chart import _RowLegend
+
+        # The legend is a row of its own under the plots: it never covers a curve.
+        self.legend = _RowLegend()
+        self.graphics.addItem(self.legend, row=2, col=0, colspan=max(1, len(self._slots)))
+        self.graphics.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignHCenter)
+        self.loss_plot.legend = self.legend
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         # Grids as GridItems inside the views: PlotItem.showGrid() makes every axis repaint its
@@ -250,10 +289,11 @@ class LossPlot(QWidget):
         run = _Run(key, label or key, index)
         pen_raw, pen_smooth = self._pens(run.color_index)
         run.raw_item = self._curve(self.loss_plot, pen_raw, None)
-        run.smooth_item = self._curve(self.loss_plot, pen_smooth, run.label)
+        run.smooth_item = self._curve(self.loss_plot, pen_smooth, None)
+        self.legend.addItem(run.smooth_item, run.label)
         run.raw_item.setZValue(1)
         run.smooth_item.setZValue(2)
-        for name, plot in self.metric_plots.items():
+        for name, plot in zip(self._slot_names(), self._slot_plots, strict=True):
             color = theme().run_color(run.color_index)
             item = self._curve(plot, pg.mkPen(color, width=2), None)
             item.setSymbol("o")
@@ -262,16 +302,16 @@ class LossPlot(QWidget):
             item.setSymbolPen(pg.mkPen(color))
             run.metric_items[name] = item
         self._runs[key] = run
-        self.loss_plot.legend.setVisible(True)
+        self._fit_legend()
         self._schedule()
 
     def set_label(self, key: str, label: str) -> None:
         run = self._runs[key]
         run.label = label
-        legend = self.loss_plot.legend
-        if legend is not None:
-            legend.removeItem(run.smooth_item)
-            legend.addItem(run.smooth_item, label)
+        for sample, text in self.legend.items:
+            if sample.item is run.smooth_item:
+                text.setText(label)
+        self._fit_legend()
 
     def label(self, key: str) -> str:
         return self._runs[key].label
@@ -280,11 +320,15 @@ class LossPlot(QWidget):
         run = self._runs.pop(key, None)
         if run is None:
             return
+        self.legend.removeItem(run.smooth_item)
         self.loss_plot.removeItem(run.raw_item)
         self.loss_plot.removeItem(run.smooth_item)
-        for name, item in run.metric_items.items():
-            self.metric_plots[name].removeItem(item)
-        self.loss_plot.legend.setVisible(bool(self._runs))
+        for item in run.metric_items.values():
+            for plot in self._slot_plots:
+                if item in plot.items:
+                    plot.removeItem(item)
+        self._fit_legend()
+        self._schedule()
 
     def clear(self) -> None:
         for key in list(self._runs):
@@ -316,13 +360,24 @@ class LossPlot(QWidget):
                      times: Sequence[float] | np.ndarray | None = None) -> None:
         """Append loss points (``times``: seconds since the run started)."""
         run = self._runs[key]
-        losses = np.asarray(losses, dtype=np.float64)
-        run.steps.extend(steps)
-        run.times.extend(times if times is not None else np.full(len(losses), np.nan))
-        run.losses.extend(losses)
+        losses = np.asarray(losses, dtype=np.float64).ravel()
+        steps = np.asarray(steps, dtype=np.float64).ravel()
+        times = (np.asarray(times, dtype=np.float64).ravel() if times is not None
+                 else np.full(len(losses), np.nan))
         smoothed, num, den = ema(losses, self._smoothing, *run.ema_state)
-        run.smoothed.extend(smoothed)
         run.ema_state = (num, den)
+        if run.stride > 1:  # past the cap: keep every stride-th point, as the halving did
+            keep = (run.seen + np.arange(len(losses))) % run.stride == 0
+            steps, times, losses, smoothed = steps[keep], times[keep], losses[keep], smoothed[keep]
+        run.seen += len(keep) if run.stride > 1 else len(losses)
+        run.steps.extend(steps)
+        run.times.extend(times)
+        run.losses.extend(losses)
+        run.smoothed.extend(smoothed)
+        while run.losses.n > self.max_points:
+            for buf in (run.steps, run.times, run.losses, run.smoothed):
+                buf.halve()
+            run.stride *= 2
         run.dirty = True
         self._schedule()
 
@@ -355,6 +410,7 @@ class LossPlot(QWidget):
             buf.clear()
         run.metrics.clear()
         run.ema_state = (0.0, 0.0)
+        run.stride, run.seen = 1, 0
         if len(losses):
             self.append_steps(key, steps, losses, times)
         if len(epoch_steps):
@@ -427,6 +483,9 @@ class LossPlot(QWidget):
             self.log_check.setChecked(on)
             return
         self.loss_plot.setLogMode(y=on)
+        self.loss_plot.enableAutoRange(axis=pg.ViewBox.YAxis, enable=on)
+        if not on:
+            self._update_y_ranges()
 
     def set_x_mode(self, mode: str) -> None:
         """'step' or 'time' (seconds since each run started)."""
@@ -491,19 +550,81 @@ class LossPlot(QWidget):
         if not dirty:
             self._timer.stop()
             return
+        self._choose_metrics()
         for run in dirty:
             x = run.steps.view() if self._x_mode == "step" else run.times.view()
             run.raw_item.setData(x, run.losses.view())
             run.smooth_item.setData(x, run.smoothed.view())
             ex = run.epoch_steps.view() if self._x_mode == "step" else run.epoch_times.view()
-            for name, item in run.metric_items.items():
+            for name, item in zip(self._shown, run.metric_items.values(), strict=True):
                 buf = run.metrics.get(name)
                 if buf is None or buf.n == 0:
                     item.setData([], [])
                 else:
                     item.setData(ex[: buf.n], buf.view())
             run.dirty = False
+        self._update_y_ranges()
         self.redraw_count += 1
+
+    # ------------------------------------------------------------------ axes and legend
+    def _slot_names(self) -> list[str]:
+        return [slot[0][0] for slot in self._slots]
+
+    def shown_metrics(self) -> list[str]:
+        """The metric each validation plot shows (Recall@20 when a run has it, else MAE …)."""
+        return list(self._shown)
+
+    def _choose_metrics(self) -> None:
+        for i, slot in enumerate(self._slots):
+            names = [m for m, _ in slot]
+            chosen = next((m for m in names if any(
+                m in r.metrics and np.isfinite(r.metrics[m].view()).any()
+                for r in self._runs.values())), names[0])
+            if chosen != self._shown[i]:
+                self._shown[i] = chosen
+                self._slot_plots[i].setTitle(dict(slot)[chosen])
+                for run in self._runs.values():
+                    run.dirty = True
+
+    def _on_manual_range(self, *_args: Any) -> None:
+        self._manual_y = True  # the user zoomed or panned: leave the loss axis alone
+
+    def _update_y_ranges(self) -> None:
+        """y ranges from the visible data, never narrower than a tenth of its size."""
+        if not self._manual_y and not self.log_check.isChecked():
+            values = [r.smoothed.view() for r in self._runs.values() if r.visible and r.smoothed.n]
+            raw = [r.losses.view() for r in self._runs.values() if r.visible and r.losses.n]
+            self._set_y(self.loss_plot, values, raw)
+        for plot, name in zip(self._slot_plots, self._shown, strict=True):
+            values = [r.metrics[name].view() for r in self._runs.values()
+                      if r.visible and name in r.metrics and r.metrics[name].n]
+            self._set_y(plot, values, [])
+
+    @staticmethod
+    def _set_y(plot: pg.PlotItem, values: list[np.ndarray], raw: list[np.ndarray]) -> None:
+        data = np.concatenate(values) if values else np.empty(0)
+        data = data[np.isfinite(data)]
+        if not len(data):
+            return
+        lo, hi = float(data.min()), float(data.max())
+        if raw:  # the faint raw loss: its bulk (1st-99th percentile), not single spikes
+            r = np.concatenate(raw)
+            r = r[np.isfinite(r)]
+            if len(r):
+                lo = min(lo, float(np.percentile(r, 1)))
+                hi = max(hi, float(np.percentile(r, 99)))
+        plot.setYRange(*sensible_range(lo, hi), padding=0)
+
+    def _fit_legend(self) -> None:
+        n = len(self.legend.items)
+        entry = self.legend.entry_width() + 36
+        columns = max(1, min(n, int((self.graphics.width() - 40) // max(entry, 1.0))))
+        rows = math.ceil(n / columns) if n else 1
+        self.legend.relayout(math.ceil(n / rows) if n else 1)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_legend()
 
     @Slot()
     def _apply_theme(self) -> None:
@@ -556,7 +677,7 @@ class LossPlot(QWidget):
                 if i is None:
                     continue
                 vals = " ".join(f"{n.removeprefix('val_')} {run.metrics[n].view()[i]:.4f}"
-                                for n in self._metric_names if n in run.metrics
+                                for n in self._shown if n in run.metrics
                                 and run.metrics[n].n > i)
                 parts.append(f"{swatch} {run.label}: {xname} {_fmt_x(xs[i])} · {vals}")
             else:
