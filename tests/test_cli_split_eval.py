@@ -92,6 +92,9 @@ def test_evaluate_and_compare_show_top_n_beside_mae(two_runs, capsys):
     assert main(["evaluate", str(a), "--k", "1,5,10"]) == 0
     out = capsys.readouterr().out
     assert "Recall@20" in out and "MAE" in out and out.count("\n") == 6
+    assert main(["evaluate", str(a)]) == 0  # default Ks up to the split's max support (10)
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()[3:]] == ["1", "2", "5", "10"]
     assert main(["compare", str(a), str(b), "--k", "5,10,20"]) == 0
     captured = capsys.readouterr()
     assert "Recall@20" in captured.out and "MAE" in captured.out

@@ -152,8 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="cold-start metrics of a run at several K",
                        formatter_class=_Formatter)
     s.add_argument("run", help="a run folder")
-    s.add_argument("--k", default="1,2,5,10,20",
-                   help="support sizes K, comma-separated (at most the split's max support)")
+    s.add_argument("--k", default=None,
+                   help="support sizes K, comma-separated, at most the split's max support "
+                        "(default: 1,2,5,10,20 up to that)")
     s.add_argument("--role", default="test", choices=["test", "val"],
                    help="which cold users: test or validation")
     _add_device(s)

@@ -147,7 +147,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     device = check_device(args.device)
     run = open_run(args.run)
     dataset, split, algorithm = run_context(run, device)
-    ks = parse_ks(args.k, split.config.max_support)
+    max_support = split.config.max_support
+    ks = parse_ks(args.k, max_support) if args.k is not None else (
+        [k for k in (1, 2, 5, 10, 20) if k <= max_support] or [max_support])
     role = args.role
     if not len(split.users(role)):
         problem = split_problem(dataset, split) or ""
