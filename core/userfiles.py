@@ -188,34 +188,52 @@ class ItemMatcher:
             title = f"{title} ({int(year)})"
         return f"{title} [id {self.dataset.item_ids[item]}]" if title else f"id {self.dataset.item_ids[item]}"
 
-    def match(self, values: Sequence[str]) -> list[tuple[int, str | None]]:
-        """(dense index or -1, problem or None) per value: an id first, then a title."""
+    def match(self, values: Sequence[str]) -> list[tuple[int, str | None, str | None]]:
+        """(dense index or -1, problem or None, note or None) per value: an id first, then a
+        title (exact, then the start of a longer title: 'Star Wars (1977)' finds 'Star Wars:
+        Episode IV - A New Hope (1977)', said in the note)."""
         ids = self.dataset.item_index(np.asarray(list(values), dtype=object))
         out = []
         for raw, idx in zip(values, ids, strict=True):
             if idx >= 0:
-                out.append((int(idx), None))
+                out.append((int(idx), None, None))
                 continue
             out.append(self._by_title(raw))
         return out
 
-    def _by_title(self, raw: str) -> tuple[int, str | None]:
+    def _plain_titles(self) -> list[tuple[str, int]]:
+        if not hasattr(self, "_plain"):
+            index = self._title_index()
+            self._plain = [(k, i) for k, items in index.items() if not _YEAR.match(k)
+                           for i in items]
+        return self._plain
+
+    def _by_title(self, raw: str) -> tuple[int, str | None, str | None]:
         index = self._title_index()
         key = _norm_title(raw)
         hits = index.get(key)
-        if hits is None:
-            m = _YEAR.match(key)  # a year the item table does not have: try without it
-            if m and m.group(1) in index:
-                year = int(m.group(2))
-                same = [i for i in index[m.group(1)] if self._year(i) in (None, year)]
-                hits = same or None
+        note = None
+        m = _YEAR.match(key)
+        base, year = (m.group(1), int(m.group(2))) if m else (key, None)
+        if hits is None and m and base in index:  # a year the item table does not have
+            hits = [i for i in index[base] if self._year(i) in (None, year)] or None
+        if hits is None and len(base) >= 3:  # the start of a longer title
+            n = len(base)
+            starts = sorted({i for t, i in self._plain_titles()
+                             if t.startswith(base) and len(t) > n and t[n] in ":-,( ."})
+            if year is not None:
+                starts = [i for i in starts if self._year(i) == year]
+            if starts:
+                hits = starts
+                if len(hits) == 1:
+                    note = f"'{raw}' read as {self.label(hits[0])}"
         if hits is None:
             close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.75)
             hint = ""
             if close:
                 names = sorted({self.label(i) for k in close for i in index[k]})[:3]
                 hint = "; did you mean " + " or ".join(f"'{n}'" for n in names) + "?"
-            return -1, f"'{raw}' is neither an item id nor a title of this dataset{hint}"
+            return -1, f"'{raw}' is neither an item id nor a title of this dataset{hint}", None
         if len(hits) > 1:
             shown = ", ".join(self.label(i) for i in hits[:6])
             more = f" and {len(hits) - 6} more" if len(hits) > 6 else ""
@@ -223,8 +241,8 @@ class ItemMatcher:
                             if self._year(i) is not None), None)
             how = f"write the year, e.g. '{example}', or use" if example else "use"
             return -1, (f"title '{raw}' matches {len(hits)} items: {shown}{more}; {how} "
-                        "the item id")
-        return hits[0], None
+                        "the item id"), None
+        return hits[0], None, note
 
     def _year(self, item: int) -> int | None:
         if "year" not in self.dataset.items:
@@ -288,8 +306,10 @@ def read_user_ratings(
     notes: list[str] = []
     out: dict[str, dict[int, float]] = {}
     first_line: dict[tuple[str, int], int] = {}
-    for row, (raw, (idx, problem)) in enumerate(zip(items, matches, strict=True)):
+    for row, (raw, (idx, problem, matched)) in enumerate(zip(items, matches, strict=True)):
         line = int(lines[row])
+        if matched:
+            notes.append(f"{shown}, line {line}: {matched}")
         user = str(frame["user"].iloc[row]) if has_users else ""
         if has_users and (frame["user"].iloc[row] is None or not user.strip()
                           or user == "nan"):
@@ -330,8 +350,11 @@ def read_user_items(path: str | Path, dataset) -> UserItems:
     raws = frame["item"].fillna("").astype(str).tolist()
     notes: list[str] = []
     out: dict[str, list[tuple[str, int, int]]] = {}
-    for row, (raw, (idx, problem)) in enumerate(zip(raws, matcher.match(raws), strict=True)):
+    for row, (raw, (idx, problem, matched)) in enumerate(
+            zip(raws, matcher.match(raws), strict=True)):
         line = int(lines[row])
+        if matched:
+            notes.append(f"{shown}, line {line}: {matched}")
         user = frame["user"].iloc[row]
         if user is None or not str(user).strip():
             raise ValueProblem("the user is empty", path=shown, line=line, column="user")

@@ -10,9 +10,11 @@ import pandas as pd
 TITLES = [
     "Toy Story (1995)", "Matrix, The (1999)", "Hamlet (1948)", "Hamlet (1990)", "Alien (1979)",
     "Heat (1995)", "Fargo (1996)", "Casablanca (1942)", "Vertigo (1958)", "Jaws (1975)",
+    "Star Wars: Episode IV - A New Hope (1977)",
+    "Star Wars: Episode V - The Empire Strikes Back (1980)",
 ]
 GENRES = ["Animation|Children", "Action|Sci-Fi", "Drama", "Drama", "Horror|Sci-Fi", "Action|Crime",
-          "Crime|Drama", "Drama|Romance", "Mystery|Thriller", "Action|Horror"]
+          "Crime|Drama", "Drama|Romance", "Mystery|Thriller", "Action|Horror", "Sci-Fi", "Sci-Fi"]
 
 
 def movielens_folder(root: Path, n_users: int = 60, n_items: int = 40, per_user: int = 32,

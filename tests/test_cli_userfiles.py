@@ -56,6 +56,15 @@ def test_titles_are_matched_and_ambiguity_names_the_line(tiny, tmp_path):
     assert "line 3" in msg and "matches 2 items" in msg and "Hamlet (1948)" in msg
     assert "Hamlet (1990)" in msg
 
+    path.write_text("item,rating\nStar Wars (1977),5\n")  # the start of a longer title
+    got = read_user_ratings(path, dataset)
+    assert got.ratings[""] == {_ids(dataset, 11)[0]: 5.0}
+    assert "line 2: 'Star Wars (1977)' read as Star Wars: Episode IV - A New Hope (1977) [id 11]" \
+        in got.notes[0]
+    path.write_text("item,rating\nStar Wars,5\n")
+    with pytest.raises(DatasetError, match="'Star Wars' matches 2 items.*id 11.*id 12"):
+        read_user_ratings(path, dataset)
+
     path.write_text("item,rating\nToy Storyy,5\nNo Such Film,3\n")
     with pytest.raises(DatasetError) as err:
         read_user_ratings(path, dataset)
