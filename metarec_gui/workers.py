@@ -367,6 +367,17 @@ class Background(QObject):
 
 
 # ------------------------------------------------------------------------ training
+def training_threads() -> int:
+    """Torch threads of the training process: torch's default but at most all cores but one
+    (left to the GUI), at least 1. The Device box shows this number."""
+    import os
+    import sys
+
+    torch = sys.modules.get("torch")
+    default = torch.get_num_threads() if torch is not None else (os.cpu_count() or 2)
+    return max(1, min(default, (os.cpu_count() or 2) - 1))
+
+
 def _train_process(args: dict[str, Any], events: Any, control: Any) -> None:
     """Body of the training process: run the Trainer, send its events back through a queue.
 
@@ -384,7 +395,7 @@ def _train_process(args: dict[str, Any], events: Any, control: Any) -> None:
     # beside a drawing GUI ran MAML 10-30x slower and made redraws stutter.
     if hasattr(os, "nice"):
         os.nice(10)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
+    torch.set_num_threads(training_threads())
 
     from core.training import FailedEvent, StepEvent, StopToken, Trainer
 

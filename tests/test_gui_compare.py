@@ -13,9 +13,9 @@ from PySide6.QtCore import QSettings, Qt
 import core.evaluation
 from core.data import RatingScale, build_dataset
 from core.profiles import Profile, save_profile
+from core.recommend import jaccard
 from core.split import SplitConfig, make_split
 from core.training import Trainer
-from core.recommend import jaccard
 from metarec_gui.pages.compare import ComparePage
 from metarec_gui.state import AppState
 from metarec_gui.widgets.frame_model import ROW_ROLE

@@ -79,7 +79,8 @@ def test_stop_ends_training_quickly_and_leaves_a_consistent_run(qtbot, page) -> 
     assert run.status == "cancelled" and run.has_weights
     assert run.summary["steps"] >= 3
     assert len(run.read_metrics()) >= 1
-    assert not page.is_training() and page.progress_text.text() == "Cancelled."
+    assert not page.is_training() and page.progress_text.text().startswith("Cancelled at step")
+    assert page.progress.format() == "cancelled"
 
 
 def test_pause_and_resume(qtbot, page) -> None:
@@ -116,7 +117,7 @@ def test_forms_follow_the_registry_and_presets(qtbot, page) -> None:
     assert page.train_form.values()["epochs"] == melu.train_defaults.get(
         "epochs", TrainConfig.epochs)
     preset = next(iter(melu.presets))
-    page._on_preset(page.preset_combo.findText(preset))
+    page.form._on_preset(page.preset_combo.findText(preset))
     from core.algorithms import preset_overrides
 
     algo, train = preset_overrides("melu", preset)

@@ -14,7 +14,7 @@ import types
 import typing
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -30,6 +30,33 @@ from PySide6.QtWidgets import (
 )
 
 INT_MAX = 2**31 - 1
+
+
+class _WheelNeedsFocus:
+    """The mouse wheel changes the value only when the editor has keyboard focus; otherwise the
+    wheel event goes to the parent (the form's scroll area scrolls), so scrolling down a long
+    form never changes a hyperparameter it passes over."""
+
+    def _setup_wheel(self) -> None:
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no focus from the wheel itself
+
+    def wheelEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
+class NoWheelSpinBox(_WheelNeedsFocus, QSpinBox):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._setup_wheel()
+
+
+class NoWheelComboBox(_WheelNeedsFocus, QComboBox):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._setup_wheel()
 _WORDS = {"lr": "LR", "mae": "MAE", "ndcg": "nDCG", "mf": "MF", "id": "ID", "k": "K",
           "mlp": "MLP", "ema": "EMA", "l2": "L2", "kl": "KL", "sgd": "SGD"}
 
@@ -57,14 +84,17 @@ def _unwrap(kind: Any) -> tuple[Any, bool]:
     return kind, False
 
 
-class LogSpinBox(QDoubleSpinBox):
+class LogSpinBox(_WheelNeedsFocus, QDoubleSpinBox):
     """A positive float spin box stepping through 1-2-5 values, shown as '1e-3' or '0.05'."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._setup_wheel()
         self.setDecimals(12)
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        if self.specialValueText() and value == self.minimum():
+            return self.specialValueText()
         return f"{value:.4g}"
 
     def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
@@ -95,8 +125,12 @@ class LogSpinBox(QDoubleSpinBox):
         self.setValue(min(max(value, self.minimum()), self.maximum()))
 
 
-class FloatSpinBox(QDoubleSpinBox):
+class FloatSpinBox(_WheelNeedsFocus, QDoubleSpinBox):
     """A float spin box that shows no trailing zeros (0.1, not 0.1000)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._setup_wheel()
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
         text = f"{value:.{self.decimals()}f}"
@@ -132,7 +166,7 @@ class _Field:
         low, high = spec.get("low"), spec.get("high")
         self.editor: QWidget
         if choices:
-            box = QComboBox()
+            box = NoWheelComboBox()
             for c in choices:
                 box.addItem(str(c), c)
             box.currentIndexChanged.connect(on_change)
@@ -142,7 +176,7 @@ class _Field:
             box.toggled.connect(on_change)
             self.editor = box
         elif base is int:
-            spin = QSpinBox()
+            spin = NoWheelSpinBox()
             spin.setRange(int(low) if low is not None else -INT_MAX,
                           int(high) if high is not None else INT_MAX)
             spin.setAccelerated(True)
@@ -178,7 +212,7 @@ class _Field:
         if self.optional:
             self.auto = QCheckBox("auto")
             self.auto.setToolTip("Leave unset: the algorithm or the data decides")
-            self.auto.toggled.connect(lambda on: self.editor.setEnabled(not on))
+            self.auto.toggled.connect(self._show_auto)
             self.auto.toggled.connect(on_change)
             self.widget = QWidget()
             row = QHBoxLayout(self.widget)
@@ -192,6 +226,26 @@ class _Field:
         self.label.setToolTip(tip)
         self.editor.setToolTip(tip)
         self.set(self.default)
+
+    def _show_auto(self, on: bool) -> None:
+        """'auto' in the box while unset (not a greyed number that looks like a setting);
+        unticking brings back the last number (or the low end of the range)."""
+        e = self.editor
+        e.setEnabled(not on)
+        if not isinstance(e, QAbstractSpinBox):
+            return
+        e.blockSignals(True)
+        if on:
+            if not e.specialValueText():
+                self._kept = e.value()
+            e.setSpecialValueText("auto")
+            e.setValue(e.minimum())
+        else:
+            e.setSpecialValueText("")
+            kept = getattr(self, "_kept", None)
+            if kept is not None:
+                e.setValue(kept)
+        e.blockSignals(False)
 
     def _tooltip(self) -> str:
         spec = self.spec
@@ -222,7 +276,10 @@ class _Field:
 
     def set(self, value: Any) -> None:
         if self.auto is not None:
+            if value is not None and self.auto.isChecked():
+                self.auto.setChecked(False)
             self.auto.setChecked(value is None)
+            self._show_auto(value is None)
             if value is None:
                 return
         e = self.editor
