@@ -3,8 +3,10 @@ unbatched parameter copy per task, ``torch.autograd.grad`` (with ``create_graph`
 order). Deliberately naive: the vectorized code in core.algorithms must agree with it, and
 benchmarks/bench_throughput.py measures how much faster the vectorized code is.
 
-The per-task support objective is written out directly (sum of squared errors plus the prior
-term, over ``n + prior``) rather than through the vectorized code's analytic prior gradient.
+The per-task support objective is written out directly (``n`` times the model's mean loss plus
+the prior term, over ``n + prior``: for the rating models the sum of squared errors) rather than
+through the vectorized code's analytic prior gradient. The query loss excludes the task's
+support items from the ranking model's candidates, built here item by item.
 """
 
 from __future__ import annotations
@@ -16,18 +18,21 @@ from core.tasks import TaskBatch
 
 
 def _support_objective(model, params, fast, init, sub: TaskBatch, prior: float) -> torch.Tensor:
-    m = sub.support_mask[0].to(sub.support_ratings.dtype)
-    pred = model({**params, **fast}, sub.user_features, sub.support_items)[0]
-    sse = ((pred - sub.support_ratings[0]) ** 2 * m).sum()
+    n = sub.support_mask[0].to(sub.support_ratings.dtype).sum()
+    loss = model.loss({**params, **fast}, sub.user_features, sub.support_items, sub.support_ratings,
+                      sub.support_mask)[0]
     penalty = sum(((fast[k] - init[k]) ** 2).sum() for k in fast)
-    denom = m.sum() + prior
-    return (sse + prior * penalty) / denom if float(denom) > 0 else sse * 0.0
+    denom = n + prior
+    return (n * loss + prior * penalty) / denom if float(denom) > 0 else loss * 0.0
 
 
 def _query_loss(model, params, sub: TaskBatch) -> torch.Tensor:
-    m = sub.query_mask[0].to(sub.query_ratings.dtype)
-    pred = model(params, sub.user_features, sub.query_items)[0]
-    return ((pred - sub.query_ratings[0]) ** 2 * m).sum() / m.sum().clamp_min(1.0)
+    exclude = torch.zeros(1, model.features.n_items, dtype=torch.bool)
+    for item, rated in zip(sub.support_items[0].tolist(), sub.support_mask[0].tolist(), strict=True):
+        if rated:
+            exclude[0, item] = True
+    return model.loss(params, sub.user_features, sub.query_items, sub.query_ratings, sub.query_mask,
+                      exclude=exclude)[0]
 
 
 def _adapt_one(model, params, names, lr, sub, steps, prior, create_graph):

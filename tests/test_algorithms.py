@@ -12,6 +12,7 @@ import torch
 
 from core.algorithms import (
     ALGORITHMS,
+    DEFAULT_ALGORITHM,
     ConfigError,
     algorithm_class,
     coerce_config,
@@ -56,9 +57,11 @@ def fitted(name: str, data, seed: int = 0, steps: int = 2, **overrides):
 
 def test_registry_has_every_method():
     assert list(ALGORITHMS) == [
-        "maml", "fomaml", "melu", "metasgd", "reptile", "proto",
-        "global_mean", "item_bias", "user_item_bias", "mf_foldin", "finetune",
+        "maml", "fomaml", "melu", "metasgd", "reptile", "proto", "matching",
+        "popularity", "ease", "itemknn", "mf_foldin", "global_mean", "item_bias",
+        "user_item_bias", "finetune",
     ]
+    assert ALGORITHMS[DEFAULT_ALGORITHM].family in ("meta", "metric")
     for name, cls in ALGORITHMS.items():
         assert cls.name == name and cls.family in ("meta", "metric", "baseline")
         assert cls.title and cls.description
@@ -84,10 +87,13 @@ def test_every_algorithm_trains_adapts_and_predicts(data, name):
         assert algo.meta_parameters() == {}
     batch = sampler.eval_batch("test", 5)
     adapted = algo.adapt(batch)
+    everything = torch.arange(dataset.n_items).expand(len(batch), -1)
     for state in (adapted, None):
-        pred = algo.predict(state, batch, batch.query_items)
+        pred = algo.clamp(algo.predict(state, batch, batch.query_items))
         assert pred.shape == batch.query_items.shape and torch.isfinite(pred).all()
         assert float(pred.min()) >= dataset.scale.min and float(pred.max()) <= dataset.scale.max
+        scores = algo.score(state, batch, everything)
+        assert scores.shape == everything.shape and not torch.isnan(scores).any()
     if adapted.losses is not None:
         steps = getattr(algo.config, "inner_steps", 0)
         assert adapted.losses.shape == (steps + 1, len(batch))
@@ -262,3 +268,46 @@ def test_data_without_genres_or_years_works(tiny, name):
         assert torch.isfinite(loss) and all(torch.isfinite(g).all() for g in grads.values())
     pred = algo.predict(algo.adapt(batch), batch, batch.query_items)
     assert pred.shape == (1, 1) and torch.isfinite(pred).all()
+
+
+# ------------------------------------------------------------------------------- top-N baselines by hand
+def test_popularity_counts_training_users_only(tiny):
+    algo = make_baseline("popularity", tiny)
+    # items 0 and 1 have 3 training interactions each, item 2 one; user 3 is not counted
+    assert np.allclose(algo.stats["pop"].numpy(), np.log1p([3, 3, 1]))
+    batch = new_user_batch(np.array([0]), np.array([5.0]))
+    scores = algo.score(algo.adapt(batch), batch, torch.tensor([[0, 1, 2]]))
+    assert scores[0, 1] > scores[0, 2]
+
+
+def test_ease_is_the_closed_form_of_steck_2019():
+    rng = np.random.default_rng(0)
+    x = (rng.random((30, 8)) < 0.4).astype(float)
+    users, items = np.nonzero(x)
+    ratings = pd.DataFrame({"user": users, "item": items, "rating": 4.0 + 0 * users})
+    ratings.loc[::2, "rating"] = 2.0  # EASE^R uses the binary matrix, whatever the rating
+    dataset = build_dataset(ratings, name="ease", source="test", scale=RatingScale(1, 5, 1))
+    algo = create_algorithm("ease", {"l2": 3.0, "min_count": 1}, dataset)
+    algo.fit(np.arange(dataset.n_ratings))
+    x = np.zeros((dataset.n_users, dataset.n_items))
+    x[dataset.user, dataset.item] = 1.0
+    p = np.linalg.inv(x.T @ x + 3.0 * np.eye(dataset.n_items))
+    b = -p / np.diag(p)[None]
+    np.fill_diagonal(b, 0.0)
+    assert np.allclose(algo.stats["B"].numpy(), b, atol=1e-5)
+    batch = new_user_batch(np.array([1, 4]), np.array([5.0, 1.0]))
+    scores = algo.score(algo.adapt(batch), batch, torch.arange(dataset.n_items)[None])[0].numpy()
+    assert np.allclose(scores, b[1] + b[4], atol=1e-4)
+
+
+def test_item_knn_sums_shrunk_cosine_similarities_to_the_support(tiny):
+    dataset, rows = tiny
+    algo = make_baseline("itemknn", tiny, neighbours=2, shrink=1.0)
+    x = np.zeros((3, 3))
+    x[dataset.user[rows], dataset.item[rows]] = 1.0
+    norms = np.sqrt(x.sum(0))
+    sim = (x.T @ x) / (np.outer(norms, norms) + 1.0)
+    np.fill_diagonal(sim, 0.0)
+    batch = new_user_batch(np.array([2]), np.array([5.0]))
+    scores = algo.score(algo.adapt(batch), batch, torch.tensor([[0, 1]]))[0].numpy()
+    assert np.allclose(scores, sim[2, [0, 1]], atol=1e-3)

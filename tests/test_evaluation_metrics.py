@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.data import RatingScale
-from core.evaluation import ndcg_at, ranking_metrics, rating_metrics
+from core.data.synthetic import SyntheticConfig, make_synthetic
+from core.evaluation import relevant_matrix
+from core.metrics import ndcg_at, rating_metrics, topn_metrics
 from core.tasks import TaskBatch
 
 
@@ -40,42 +41,57 @@ def test_ndcg3_by_hand():
 def test_masked_items_do_not_count():
     batch = _batch([[1, 2, 3]], [[4.0, 2.0, 5.0]], [[0]], q_mask=[[True, True, False]])
     pred = torch.tensor([[3.0, 3.0, 0.0]])
-    m = rating_metrics(pred, batch)
+    m = rating_metrics(pred, batch, 0.5)
     assert float(m["mae"][0]) == pytest.approx(1.0)
     assert float(m["rmse"][0]) == pytest.approx(math.sqrt((1 + 1) / 2))
 
 
-class _FixedScores:
-    """A stand-in algorithm whose catalogue scores are given."""
-
-    def __init__(self, scores):
-        self.scores = torch.tensor(scores, dtype=torch.float)
-
-        class _D:
-            n_items = self.scores.shape[1]
-
-        self.dataset = _D()
-
-    def predict(self, adapted, batch, items):
-        return self.scores.gather(1, items)
+def test_ndcg_gains_start_at_the_scale_minimum():
+    """On a -10..10 scale a rating of -10 is the least relevant, not a negative gain."""
+    batch = _batch([[1, 2, 3]], [[-10.0, 0.0, 10.0]], [[0]])
+    best = rating_metrics(torch.tensor([[-9.0, 0.0, 9.0]]), batch, -10.0)["ndcg3"]
+    worst = rating_metrics(torch.tensor([[9.0, 0.0, -9.0]]), batch, -10.0)["ndcg3"]
+    assert float(best[0]) == pytest.approx(1.0) and 0 < float(worst[0]) < 1
 
 
-def test_ranking_metrics_exclude_support_and_use_threshold():
-    # 25 items; item 0 (support) scores highest but must be skipped; relevant = rating >= 3.65.
-    scores = np.linspace(1, 0, 25)[None]
-    algo = _FixedScores(scores)
-    batch = _batch([[1, 2, 24]], [[5.0, 3.0, 4.0]], [[0]])
-    threshold = RatingScale(0.5, 5, 0.5).relevance_threshold()
-    m = ranking_metrics(algo, None, batch, threshold)
-    # relevant: items 1 (rank 1 after excluding 0) and 24 (rank 24, outside top 20)
-    assert float(m["recall10"][0]) == pytest.approx(0.5)
+def test_topn_metrics_by_hand():
+    # 25 items scored 1 > ... > 0; item 0 (support) is excluded, relevant = {1, 24}.
+    scores = torch.linspace(1, 0, 25)[None]
+    excluded = torch.zeros(1, 25, dtype=torch.bool)
+    excluded[0, 0] = True
+    relevant = torch.zeros(1, 25, dtype=torch.bool)
+    relevant[0, [0, 1, 24]] = True  # a relevant support item does not count
+    m = topn_metrics(scores, excluded, relevant)
+    assert float(m["recall10"][0]) == pytest.approx(0.5)  # item 1 is rank 1, item 24 rank 24
     assert float(m["recall20"][0]) == pytest.approx(0.5)
     ideal = 1 + 1 / math.log2(3)
     assert float(m["ndcg10"][0]) == pytest.approx(1 / ideal)
+    assert float(m["ndcg20"][0]) == pytest.approx(1 / ideal)
+
+
+def test_recall_divides_by_min_of_n_and_relevant_count():
+    scores = torch.linspace(1, 0, 60)[None]
+    relevant = torch.zeros(1, 60, dtype=torch.bool)
+    relevant[0, :30] = True  # 30 relevant items, all ranked first
+    m = topn_metrics(scores, torch.zeros_like(relevant), relevant)
+    assert float(m["recall10"][0]) == pytest.approx(1.0)
+    assert float(m["recall20"][0]) == pytest.approx(1.0)
 
 
 def test_user_without_relevant_items_is_nan():
-    algo = _FixedScores(np.linspace(1, 0, 25)[None])
-    batch = _batch([[1, 2]], [[1.0, 2.0]], [[0]])
-    m = ranking_metrics(algo, None, batch, 3.65)
-    assert torch.isnan(m["recall10"]).all()
+    scores = torch.linspace(1, 0, 25)[None]
+    none = torch.zeros(1, 25, dtype=torch.bool)
+    m = topn_metrics(scores, none, none)
+    assert torch.isnan(m["recall10"]).all() and torch.isnan(m["ndcg20"]).all()
+
+
+def test_relevant_matrix_uses_the_threshold_or_every_interaction():
+    ds = make_synthetic(SyntheticConfig(n_users=6, n_items=12, seed=0))
+    user = 2
+    lo, hi = ds.user_offsets[user], ds.user_offsets[user + 1]
+    items, ratings = ds.item[lo:hi], ds.rating[lo:hi]
+    thr = ds.scale.relevance_threshold()
+    rel = relevant_matrix(ds, np.array([user]), thr)[0].numpy()
+    assert set(np.flatnonzero(rel)) == set(items[ratings >= thr - 1e-6].tolist())
+    everything = relevant_matrix(ds, np.array([user]), None)[0].numpy()
+    assert set(np.flatnonzero(everything)) == set(items.tolist())

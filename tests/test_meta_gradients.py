@@ -12,7 +12,7 @@ from core.devices import seed_everything
 from core.tasks import TaskBatch
 
 SMALL = {"embedding_dim": 4, "hidden": 5, "layers": 2, "factors": 3, "use_item_id": True,
-         "item_reg": 0.0, "inner_steps": 3}
+         "item_reg": 0.0, "inner_steps": 3, "dim": 4, "init": "random"}
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +58,13 @@ def make(name: str, data, **overrides):
 
 
 CASES = [
+    ("maml", {"model": "ranker"}), ("fomaml", {"model": "ranker"}), ("metasgd", {"model": "ranker"}),
+    ("melu", {"model": "ranker"}), ("melu", {"model": "ranker", "first_order": True}),
     ("maml", {"model": "factor"}), ("maml", {"model": "melu"}),
     ("fomaml", {"model": "factor"}), ("fomaml", {"model": "melu"}),
     ("metasgd", {"model": "factor"}), ("metasgd", {"model": "melu"}),
     ("metasgd", {"model": "melu", "first_order": True}),
-    ("melu", {}), ("melu", {"first_order": True}),
+    ("melu", {"model": "melu"}), ("melu", {"model": "melu", "first_order": True}),
 ]
 
 
@@ -87,12 +89,13 @@ def test_vectorized_meta_gradients_equal_the_per_task_reference(data, float64, n
 def test_second_order_terms_are_really_there(data, float64):
     """MAML and first-order MAML differ (else the equality test above could not tell them apart)."""
     batch = ragged_batch(data.n_items, 3)
-    _, second = make("maml", data, model="melu", inner_lr=0.1).meta_gradients(batch)
-    _, first = make("fomaml", data, model="melu", inner_lr=0.1).meta_gradients(batch)
-    assert max(float((second[k] - first[k]).abs().max()) for k in second) > 1e-6
+    for model in ("melu", "ranker"):
+        _, second = make("maml", data, model=model, inner_lr=0.1).meta_gradients(batch)
+        _, first = make("fomaml", data, model=model, inner_lr=0.1).meta_gradients(batch)
+        assert max(float((second[k] - first[k]).abs().max()) for k in second) > 1e-6, model
 
 
-@pytest.mark.parametrize("model", ["factor", "melu"])
+@pytest.mark.parametrize("model", ["ranker", "factor", "melu"])
 def test_reptile_direction_equals_the_per_task_reference(data, float64, model):
     algo = make("reptile", data, model=model, inner_lr=0.1, inner_prior=1.0)
     batch = ragged_batch(data.n_items, algo.features.user_cardinalities[0])

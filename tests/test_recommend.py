@@ -41,16 +41,55 @@ def test_new_user_recommendations_adapt_and_skip_rated_items(trained):
     assert rec.adapted["item"].tolist() != rec.unadapted["item"].tolist()
     assert (rec.adapted["rank_change"] == rec.adapted["base_rank"] - rec.adapted["rank"]).all()
     assert len(rec.losses) == algo.config.inner_steps + 1 and rec.losses[-1] < rec.losses[0]
-    assert rec.adapted["score"].between(dataset.scale.min, dataset.scale.max).all()
+    assert rec.adapted["rating"].between(dataset.scale.min, dataset.scale.max).all()
+    assert rec.adapted["score"].is_monotonic_decreasing
+    assert rec.n_candidates >= 10 and 0 <= rec.overlap < 1
+    assert rec.adapted["genre_match"].between(0, 1).all()
 
 
-def test_heldout_reveals_k_and_predicts_the_rest(trained):
+def test_reasons_are_the_rated_items_that_pull_an_item_up(trained):
+    dataset, split, algo, _ = trained
+    rec = Recommender(algo, dataset, split)
+    ratings = _ratings(dataset, 6)
+    top = rec.recommend(ratings, top=5)
+    item = int(top.adapted["item"].iloc[0])
+    why = rec.explain(ratings, item)
+    assert [w[0] for w in why] != [] and {w[0] for w in why} == set(ratings)
+    pulls = [w[3] for w in why]
+    assert pulls == sorted(pulls, reverse=True)
+    # The leave-one-out contribution is what removing that rating does to the score.
+    best = why[0][0]
+    without = {k: v for k, v in ratings.items() if k != best}
+    after = rec.recommend(without, top=dataset.n_items, min_ratings=0, explain=False)
+    before = rec.recommend(ratings, top=dataset.n_items, min_ratings=0, explain=False)
+    delta = before.scores[item] - after.scores[item]
+    assert delta == pytest.approx(why[0][3], rel=1e-4, abs=1e-5)
+    named = top.adapted["because"].iloc[0]
+    if why[0][3] > 0:
+        assert why[0][1] in named
+
+
+def test_candidate_filter_counts_training_users_only(trained):
+    dataset, split, algo, _ = trained
+    rec = Recommender(algo, dataset, split)
+    counts = rec.candidate_counts()
+    cold = np.concatenate([split.val_users, split.test_users])
+    rows = np.concatenate([np.arange(dataset.user_offsets[u], dataset.user_offsets[u + 1]) for u in cold])
+    everyone = np.bincount(dataset.item, minlength=dataset.n_items)
+    cold_counts = np.bincount(dataset.item[rows], minlength=dataset.n_items)
+    assert np.array_equal(counts, everyone - cold_counts)
+    threshold = int(np.median(counts)) + 1
+    result = rec.recommend({}, top=dataset.n_items, min_ratings=threshold, explain=False)
+    assert result.n_candidates == int((counts >= threshold).sum()) == len(result.adapted)
+
+
+def test_heldout_reveals_k_and_predicts_the_fixed_query_set(trained):
     dataset, split, algo, _ = trained
     user = int(split.test_users[0])
     rec = Recommender(algo, dataset, split)
     r5, r15 = rec.heldout(user, 5), rec.heldout(user, 15)
-    n = dataset.ratings_per_user[user]
-    assert len(r5.support) == 5 and len(r5.predictions) == n - 5
+    assert len(r5.support) == 5 and len(r5.predictions) == split.config.query_size
+    assert list(r5.predictions["item"]) == list(dataset.item[split.query_rows(user)])
     assert len(r15.support) == 15 and set(r5.support["item"]) < set(r15.support["item"])
     assert r5.mae == pytest.approx(np.abs(r5.predictions["actual"] - r5.predictions["predicted"]).mean())
     assert r5.truth_corr is not None  # synthetic data has ground truth

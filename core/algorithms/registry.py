@@ -23,6 +23,10 @@ ALGORITHMS: dict[str, type[Algorithm]] = {
     )
 }
 
+#: The app's and the CLI's default: the meta-learner the persona benchmark picks
+#: (benchmarks/bench_personas.py, docs/benchmarks.md).
+DEFAULT_ALGORITHM = "proto"
+
 
 def algorithm_class(name: str) -> type[Algorithm]:
     try:

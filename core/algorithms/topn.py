@@ -71,7 +71,7 @@ class Popularity(TopNBaseline):
 @dataclass
 class EASEConfig(AlgorithmConfig):
     l2: float = param(0.0, "L2 penalty lambda; 0 = choose on validation users from "
-                      "50..5000 (Recall@20 at K = 10)", low=0.0, high=1e6)
+                      "100..10000 (Recall@20 at K = 10)", low=0.0, high=1e6)
     min_count: int = param(3, "Items need this many training interactions to enter the item "
                            "matrix (rarer items are ranked by popularity below them)", low=1, high=1000)
     max_items: int = param(4000, "At most this many (most interacted) items in the dense item "
@@ -92,7 +92,7 @@ class EASE(TopNBaseline):
         "baseline that is hard to beat."
     )
     Config = EASEConfig
-    LAMBDAS = (50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+    LAMBDAS = (100.0, 300.0, 1000.0, 3000.0, 10000.0)
 
     def __init__(
         self, config: EASEConfig, dataset: RatingsDataset, features: FeatureTables, device: torch.device
