@@ -1,7 +1,13 @@
 """Meta-learning and baseline algorithms behind one interface (see base.py and registry.py)."""
 
 from .base import Adapted, Algorithm, AlgorithmConfig, ConfigError, coerce_config, param
-from .registry import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_class, create_algorithm, preset_overrides
+from .registry import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    algorithm_class,
+    create_algorithm,
+    preset_overrides,
+)
 
 __all__ = [
     "ALGORITHMS",
