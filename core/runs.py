@@ -141,6 +141,7 @@ def _umask() -> int:
     return old
 
 
+_MISSING = object()
 _TEMP = re.compile(r"^\..+\.tmp$")
 _TEMP_TAG = re.compile(r"\.p(\d+)h([0-9a-f]{8})\.")
 
@@ -306,16 +307,16 @@ class Run:
     def config(self) -> dict[str, Any]:
         """config.json, checked by core.run_schema (RunError naming the file and field)."""
         file = self.path / "config.json"
-        data = self._read_json("config.json")
-        if data is None:
+        data = self._read_json("config.json", _MISSING)
+        if data is _MISSING:
             raise RunError(f"{file}: missing (this folder is not a complete MetaRec run)")
         return validate_config(data, file)
 
     @property
     def summary(self) -> dict[str, Any] | None:
         """summary.json (checked), or None while the run has not ended."""
-        data = self._read_json("summary.json")
-        return None if data is None else validate_summary(data, self.path / "summary.json")
+        data = self._read_json("summary.json", _MISSING)
+        return None if data is _MISSING else validate_summary(data, self.path / "summary.json")
 
     @property
     def broken(self) -> str | None:
@@ -352,6 +353,8 @@ class Run:
     def status(self) -> str:
         """What to show: finished / cancelled / failed / running (writer alive) / interrupted
         (writer gone) / broken (metadata refused by core.run_schema; see :attr:`broken`)."""
+        if self.broken is not None:
+            return "broken"
         try:
             recorded = self.recorded_status
         except (RunError, OSError):
@@ -414,12 +417,12 @@ class Run:
     def has_weights(self) -> bool:
         return self.weights_path.is_file()
 
-    def _read_json(self, name: str) -> Any:
+    def _read_json(self, name: str, missing: Any = None) -> Any:
         file = self.path / name
         try:
             raw = file.read_bytes()
         except FileNotFoundError:
-            return None
+            return missing
         except PermissionError:
             raise RunError(f"{file}: cannot be read (permission denied); ask its owner to make "
                            "it readable (chmod a+r)") from None
@@ -668,11 +671,7 @@ def list_runs(root: str | Path, include_broken: bool = True) -> list[Run]:
 
 def check_dataset(run: Run, dataset) -> None:
     """Refuse a run trained on another dataset, saying which one it expects."""
-    cfg = run.config
-    data = cfg.get("dataset")
-    if data is None:
-        raise RunError(f"{run.path / 'config.json'}: field 'dataset' is missing: this run does "
-                       "not say which dataset it was trained on")
+    data = run.config.get("dataset") or {}  # no record (hand-made runs): nothing to compare
     expected = data.get("fingerprint")
     if expected and expected != dataset.fingerprint:
         raise RunError(
