@@ -12,6 +12,8 @@ peak RSS (``ru_maxrss`` of the child) is the loader's own.
     python benchmarks/bench_load.py                       # built-in + 25M
     python benchmarks/bench_load.py --rows 1000000 5000000 # also a growth table
     python benchmarks/bench_load.py --profile              # where the 25M load spends its time
+    python benchmarks/bench_load.py --rows 1000000 --no-full --generic
+        # 1M only, also through the generic table reader (ids read as text, kept as written)
 """
 
 from __future__ import annotations
@@ -67,10 +69,10 @@ print(json.dumps({
 PROFILE_CHILD = r"""
 import cProfile, pstats, resource, sys, time
 from core.data import load_dataset
-from core.data import dataset as dataset_module
+from core.data import build as build_module
 from core.data import movielens
 phases = {}
-real_build = dataset_module.build_dataset
+real_build = build_module.build_dataset
 def timed_build(*args, **kwargs):
     t = time.perf_counter()
     out = real_build(*args, **kwargs)
@@ -206,6 +208,14 @@ def zipped(workdir: Path, n_rows: int) -> Path:
     return archive
 
 
+def generic_file(workdir: Path, n_rows: int) -> str:
+    """A link to the size's ratings.csv under another name, so the generic reader loads it."""
+    link = workdir / f"generic-{n_rows}.csv"
+    if not link.exists():
+        link.symlink_to(dataset_folder(workdir, n_rows) / "ratings.csv")
+    return str(link)
+
+
 def _cached(folder: Path, n_rows: int) -> bool:
     marker = folder / "bench.json"
     if not marker.exists():
@@ -277,6 +287,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--zip", action="store_true", help="also load the 25M data from a .zip (streamed)"
     )
+    parser.add_argument("--no-full", action="store_true", help="skip the 25M-row size")
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="also load each size's ratings.csv through the generic table reader (text ids)",
+    )
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -286,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.zip:
             zipped(args.workdir, FULL_ROWS)
         return
-    sizes = sorted({*args.rows, FULL_ROWS})
+    sizes = sorted({*args.rows} | (set() if args.no_full else {FULL_ROWS}))
     prepare(args.workdir, sizes, args.zip)
 
     if args.profile:
@@ -301,6 +317,14 @@ def main(argv: list[str] | None = None) -> None:
             (f"MovieLens-25M format, {n:,} rows", str(dataset_folder(args.workdir, n)), None)
             for n in sizes
         ]
+        + (
+            [
+                (f"generic table reader (ids as text), {n:,} rows", generic_file(args.workdir, n), None)
+                for n in sizes
+            ]
+            if args.generic
+            else []
+        )
         + (
             [
                 (

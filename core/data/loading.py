@@ -340,6 +340,8 @@ def describe_source(path: str | Path) -> str:
         assert table.spec is not None
         header = "" if table.spec.has_header else ", no header"
         kind = f"{delimiter_name(table.spec.delimiter).capitalize()}-separated table{header}"
+    if table.src.gzip:
+        kind += ", gzip-compressed"
     guessed = guess_mapping(table.columns)
     tail = ""
     if guessed is not None:
