@@ -378,6 +378,48 @@ def training_threads() -> int:
     return max(1, min(default, (os.cpu_count() or 2) - 1))
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent_pid: int | None, token: Any) -> None:
+    """Never outlive the app: the child stops (writing its run as cancelled) when the app dies.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` — the kernel sends SIGTERM when the parent dies,
+    even by SIGKILL — and SIGTERM cancels the trainer. Everywhere: a thread checks once a second
+    that the parent is still the one that started us (``os.getppid()`` changes when it dies).
+    """
+    import os
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGTERM, lambda *_: token.cancel())
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent_pid is None:
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        token.cancel()
+        return
+
+    def watch_parent() -> None:
+        import time as _time
+
+        while not token.cancelled:
+            if os.getppid() != parent_pid:
+                token.cancel()
+                return
+            _time.sleep(1.0)
+
+    threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
+
+
 def _train_process(args: dict[str, Any], events: Any, control: Any) -> None:
     """Body of the training process: run the Trainer, send its events back through a queue.
 
@@ -400,6 +442,7 @@ def _train_process(args: dict[str, Any], events: Any, control: Any) -> None:
     from core.training import FailedEvent, StepEvent, StopToken, Trainer
 
     token = StopToken()
+    _stop_with_parent(args.get("parent_pid"), token)
 
     def watch() -> None:
         while True:
@@ -467,9 +510,11 @@ class TrainWorker(QObject):
         ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
         self.events = ctx.Queue()
         self.control = ctx.Queue()
+        import os
+
         args = dict(algorithm=algorithm, dataset=dataset, split=split,
                     algo_overrides=algo_overrides, train=train, run_dir=run_dir,
-                    dataset_spec=dataset_spec)
+                    dataset_spec=dataset_spec, parent_pid=os.getpid())
         self.process = ctx.Process(target=_train_process, args=(args, self.events, self.control),
                                    name=f"metarec-train-{algorithm}", daemon=True)
         self.run_dir = run_dir
