@@ -108,8 +108,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         elif isinstance(event, EpochEvent) and not show_bar and not args.quiet:
             metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.metrics.items()
                                 if isinstance(v, float))
-            when = f"epoch {event.epoch}: step {event.step}" if event.epoch else "validation:"
-            warn(f"{when}, {event.elapsed:.1f} s  {metrics}".rstrip())
+            when = f"epoch {event.epoch}: step {event.step}, " if event.epoch else "validation: "
+            warn(f"{when}{event.elapsed:.1f} s  {metrics}".rstrip())
         elif isinstance(event, LogEvent) and not args.quiet:
             (bar.write if bar else warn)(event.message)
         elif isinstance(event, FailedEvent):

@@ -194,7 +194,9 @@ def cmd_recommend(args: argparse.Namespace) -> None:
               "un-adapted (population)")
         for a, b in zip(rec.adapted.itertuples(), rec.unadapted.itertuples(), strict=False):
             change = f"{a.rank_change:+d}" if a.rank_change else "="
-            print(f"{a.rank:>3}. {_shown(a)[:40]:<40} {a.score:5.2f} {change:>6}  |  "
-                  f"{_shown(b)[:40]:<40} {b.score:5.2f}")
+            print(f"{a.rank:>3}. {_shown(a)[:40]:<40} {a.score:>7.3g} {change:>6}  |  "
+                  f"{_shown(b)[:40]:<40} {b.score:>7.3g}")
+        if rec.adapted.empty:
+            print("  (no items: see the note above)")
         if rec.losses:
             print("support loss per inner step: " + " ".join(f"{x:.3f}" for x in rec.losses))
