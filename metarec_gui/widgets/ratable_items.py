@@ -4,8 +4,9 @@ Used for search results, the "ask me" suggestions and the user's own ratings. Th
 stores ratings itself: it emits ``ratingChanged(item, value_or_None)`` and the owner calls
 :meth:`RatableItems.set_ratings` with the new truth, so every list stays consistent.
 
-Keyboard: arrow keys move between rows; digits, +/-, Delete on the table rate the current row
-(the same keys as the star bar, which can also be focused with Tab).
+Keyboard: arrow keys move between rows; digits (Shift+digit: the half star below), +/-, Delete
+on the table rate the current row (the same keys as the star bar, which can also be focused with
+Tab).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from .frame_model import (
-    CENTER,
     NUMERIC,
     RESIZE_ROWS,
     ROW_ROLE,
@@ -41,12 +41,14 @@ from .frame_model import (
     fmt_number,
     is_missing,
 )
-from .star_rating import StarDelegate, StarRating
+from .recs_table import title_with_year
+from .star_rating import SHIFTED_DIGITS, STAR_SIZE, StarDelegate, StarRating
 
 RATING_KEY = "your_rating"
+ROW_HEIGHT = STAR_SIZE + 4  # a row fits the delegate's stars
 _RATING_KEYS = {
     Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Plus, Qt.Key.Key_Minus, Qt.Key.Key_Equal,
-    *[Qt.Key(Qt.Key.Key_0 + i) for i in range(10)],
+    *[Qt.Key(Qt.Key.Key_0 + i) for i in range(10)], *SHIFTED_DIGITS,
 }
 
 
@@ -59,6 +61,7 @@ class RatingsModel(FrameModel):
         super().__init__(columns, parent)
         self._ratings: dict[int, float] = {}
         self._rating_col = [c.key for c in columns].index(RATING_KEY)
+        self._title_col = [c.key for c in columns].index("title")
 
     def set_ratings(self, ratings: dict[int, float]) -> None:
         self._ratings = dict(ratings)
@@ -72,6 +75,8 @@ class RatingsModel(FrameModel):
         return int(self.row(row)["item"])
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and index.isValid() and index.column() == self._title_col:
+            return title_with_year(self.row(index.row()))
         if index.isValid() and index.column() == self._rating_col:
             value = self._ratings.get(self.item_at(index.row()))
             if role == Qt.ItemDataRole.EditRole:
@@ -107,10 +112,9 @@ def _title_tip(row: Any) -> str:
 
 
 def item_columns(extra: Sequence[Column] = ()) -> list[Column]:
-    """Title, year, genres, any extra columns, and the editable 'Your rating' column."""
+    """Title (with its year), genres, any extra columns, and the editable 'Your rating' column."""
     return [
         Column("title", "Title", tooltip=_title_tip),
-        Column("year", "Year", fmt_int, CENTER),
         Column("genres", "Genres", fmt_genres, tooltip=lambda r: fmt_genres(r.get("genres")) or None),
         *extra,
         Column(RATING_KEY, "Your rating", header_tip="Click a star; click it again to clear"),
@@ -153,7 +157,8 @@ class RatableItems(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
         self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.view.horizontalHeader()
         header.setResizeContentsPrecision(RESIZE_ROWS)
         header.setHighlightSections(False)
@@ -164,7 +169,7 @@ class RatableItems(QWidget):
         self.genres_width = ShareWidth(self.view, "genres", stretch="title", share=0.36, maximum=160)
         if fit_rows:
             self.view.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
-            self.view.setMinimumHeight(22 * 3 + 28)
+            self.view.setMinimumHeight(ROW_HEIGHT * 3 + 28)
         self.view.installEventFilter(self)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
 

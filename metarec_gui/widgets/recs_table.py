@@ -1,8 +1,11 @@
 """Tables of recommendations (core.recommend's DataFrames), with rank-change arrows and highlights.
 
-``RecsTable`` shows one ranked list: rank, title, year, genres, predicted rating and, for an
-adapted list, the change of rank against the un-adapted ranking (▲ green = moved up, ▼ red =
-moved down). Rows can be highlighted by item (shared items across lists on the Compare page).
+``RecsTable`` shows one ranked list: rank, title (with its year), genres, predicted rating and,
+for an adapted list, the change of rank against the un-adapted ranking (▲ green = moved up,
+▼ red = moved down). Titles and genres wrap onto two lines and are elided at the end only
+beyond that; tooltips keep the full text (and, for an adapted list with core's ``because``
+column, why the item is there). Rows can be highlighted by item (shared items across lists on
+the Compare page).
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ from .frame_model import (
     fmt_genres,
     fmt_int,
     fmt_number,
-    fmt_year,
     is_missing,
 )
 
@@ -73,32 +75,45 @@ def _change_tip(row: Row) -> str | None:
     return f"Rank {int(row['rank'])} after adapting; rank {int(base)} before"
 
 
+def title_with_year(row: Row) -> str:
+    """'Title (1981)'; the year is left out when unknown or already in the title."""
+    title = str(row.get("title", ""))
+    year = row.get("year")
+    if is_missing(year) or f"({int(year)})" in title:
+        return title
+    return f"{title} ({int(year)})"
+
+
 def _title_tip(row: Row) -> str:
-    parts = [str(row.get("title", ""))]
-    if not is_missing(row.get("year")):
-        parts[0] += f" ({int(row['year'])})"
+    parts = [title_with_year(row)]
     if row.get("genres"):
         parts.append(fmt_genres(row["genres"]))
+    because = row.get("because")
+    if isinstance(because, str) and because:
+        parts.append(f"Because you rated: {because}")
+    match = row.get("genre_match")
+    if not is_missing(match):
+        parts.append(f"Genre match with your liked genres: {float(match):.0%}")
     return "\n".join(parts)
 
 
-def recs_columns(kind: str, score_header: str = "Predicted") -> list[Column]:
+def recs_columns(kind: str, score_header: str = "Pred.") -> list[Column]:
     """Columns for ``kind`` 'adapted' (with rank change), 'plain' or 'compact' (rank, title, score)."""
     cols = [
         Column("rank", "#", fmt_int, NUMERIC),
         Column("title", "Title", tooltip=_title_tip),
     ]
-    if kind != "compact":
-        cols += [
-            Column("year", "Year", fmt_year, CENTER),
-            Column("genres", "Genres", fmt_genres, tooltip=lambda r: fmt_genres(r.get("genres")) or None),
-        ]
-    cols.append(Column("score", score_header, fmt_number(2), NUMERIC, header_tip="Predicted rating"))
+    if kind != "compact":  # every list shows the year in the title
+        cols.append(
+            Column("genres", "Genres", fmt_genres, tooltip=lambda r: fmt_genres(r.get("genres")) or None)
+        )
+    cols.append(Column("score", score_header, fmt_number(2), NUMERIC,
+                       header_tip="Predicted rating (the ranking score where there is no rating)"))
     if kind == "adapted":
         cols.append(
             Column(
                 "rank_change",
-                "Change",
+                "Move",
                 lambda _v: "",
                 CENTER,
                 foreground=_change_color,
@@ -110,32 +125,41 @@ def recs_columns(kind: str, score_header: str = "Predicted") -> list[Column]:
 
 
 class _RecsModel(FrameModel):
-    """FrameModel whose 'Change' column text needs the whole row (rank + base rank)."""
+    """FrameModel whose 'Change' and 'Title' texts need the whole row (rank + base rank, year)."""
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and index.isValid()
-            and self.columns[index.column()].key == "rank_change"
-        ):
-            return rank_change_text(self.row(index.row()))
+        if role == Qt.ItemDataRole.DisplayRole and index.isValid():
+            key = self.columns[index.column()].key
+            if key == "rank_change":
+                return rank_change_text(self.row(index.row()))
+            if key == "title":
+                return title_with_year(self.row(index.row()))
+            if key == "score":  # core's predicted rating when it gives one, else the score
+                row = self.row(index.row())
+                rating = row.get("rating")
+                if not is_missing(rating):
+                    return f"{float(rating):.2f}"
         return super().data(index, role)
 
 
 class RecsTable(QWidget):
-    """A titled, ranked list of items. ``itemActivated(item)`` on double-click or Enter.
+    """A titled, ranked list of items. ``itemActivated(item)`` on double-click or Enter,
+    ``currentItemChanged(item or -1)`` when the selected row changes.
 
     The title is one line (never wrapped, so tables side by side start at the same height; a
     longer explanation belongs in its tooltip). The table is as tall as its rows, up to the room
     it is given: a top-10 leaves no empty table area below the last row. Title is the column
-    that stretches; Genres is elided, with the full text in tooltips.
+    that stretches; Title and Genres wrap onto ``lines`` lines (2; 1 for 'compact') and are
+    elided at the end beyond that, with the full text in tooltips.
     """
 
     itemActivated = Signal(int)
+    currentItemChanged = Signal(int)
 
     def __init__(self, kind: str = "plain", title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = kind
+        self.lines = 1 if kind == "compact" else 2
         self.title = QLabel(title)
         self.title.setWordWrap(False)
         self.title.setTextFormat(Qt.TextFormat.RichText)
@@ -150,11 +174,14 @@ class RecsTable(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(22)
-        self.view.setWordWrap(False)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.set_lines(self.lines)
+        row = self.row_height(1)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
-        self.view.setMinimumHeight(22 * 4 + 28)  # the header and a few rows
+        self.view.setMinimumHeight(row * 4 + 28)  # the header and a few rows
         header = self.view.horizontalHeader()
         header.setResizeContentsPrecision(RESIZE_ROWS)
         header.setHighlightSections(False)
@@ -162,10 +189,11 @@ class RecsTable(QWidget):
             mode = QHeaderView.ResizeMode.Stretch if col.key == "title" else QHeaderView.ResizeMode.ResizeToContents
             header.setSectionResizeMode(i, mode)
         self.genres_width = (
-            None if kind == "compact" else ShareWidth(self.view, "genres", stretch="title", share=0.36, maximum=160)
+            None if kind == "compact" else ShareWidth(self.view, "genres", stretch="title", share=0.34, maximum=170)
         )
         self.view.doubleClicked.connect(self._activated)
         self.view.activated.connect(self._activated)
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -185,6 +213,38 @@ class RecsTable(QWidget):
     def frame(self) -> pd.DataFrame:
         return self.model.frame()
 
+    def row_height(self, lines: int) -> int:
+        """Row height for ``lines`` lines of text (22 px for one)."""
+        return 22 if lines <= 1 else self.view.fontMetrics().lineSpacing() * lines + 6
+
+    def set_lines(self, lines: int) -> None:
+        """Rows of one line (text elided at the end) or of ``lines`` wrapped lines."""
+        self.lines = max(1, int(lines))
+        height = self.row_height(self.lines)
+        self.view.setWordWrap(self.lines > 1)
+        if self.view.verticalHeader().defaultSectionSize() != height:
+            self.view.verticalHeader().setDefaultSectionSize(height)
+            self.view.updateGeometry()
+
+    def rows_height(self, rows: int = 10, lines: int | None = None) -> int:
+        """Height the view needs to show ``rows`` rows and its header without scrolling."""
+        header = self.view.horizontalHeader().sizeHint().height()
+        row = self.row_height(self.lines if lines is None else lines)
+        return header + rows * row + 2 * self.view.frameWidth()
+
+    def current_item(self) -> int | None:
+        index = self.view.currentIndex()
+        row = index.data(ROW_ROLE) if index.isValid() else None
+        return None if row is None or "item" not in row else int(row["item"])
+
+    def select_item(self, item: int) -> bool:
+        """Make ``item``'s row the current one; False if it is not listed."""
+        items = self.items()
+        if item not in items:
+            return False
+        self.view.setCurrentIndex(self.model.index(items.index(item), 1))
+        return True
+
     def items(self) -> list[int]:
         """Dense item indices shown, in rank order."""
         frame = self.model.frame()
@@ -199,6 +259,10 @@ class RecsTable(QWidget):
 
     def export_csv(self, path: str | Path) -> None:
         self.model.export_csv(path)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        self.currentItemChanged.emit(-1 if row is None or "item" not in row else int(row["item"]))
 
     def _activated(self, index: QModelIndex) -> None:
         row = index.data(ROW_ROLE)

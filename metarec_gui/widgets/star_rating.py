@@ -4,8 +4,11 @@ A scale whose values are half-steps from 0.5 (MovieLens: 0.5..5) shows ``max`` s
 stars; any other scale shows one star per allowed value (1..5 -> 5 stars, 1..10 -> 10 stars,
 a continuous scale -> its 11 points). No star filled means "not rated".
 
-Mouse: click a star (the left half of a star for a half value); click the current value again
-to clear. Keyboard: Left/Right or -/+ step, Home/End, digits 1-9 jump, Delete/Backspace/0 clear.
+Mouse: click a star for its whole value; click the left part of a star (its first
+``HALF_ZONE`` = 40 % of the width) for the half value below it, so that a click on the middle of
+the 5th star gives 5, not 4.5. Click the current value again to clear. Stars are ``STAR_SIZE``
+(24) px: a comfortable target. Keyboard: Left/Right or -/+ step, Home/End, digits 1-9 jump,
+Shift+digit the half star below it (Shift+4 = 3.5), Delete/Backspace/0 clear.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ from PySide6.QtWidgets import (
 STAR_GOLD = QColor("#f5b301")
 STAR_HOVER = QColor("#f7c948")
 STAR_EMPTY = QColor("#9aa0a6")
+STAR_SIZE = 24  # px per star: the click target (the painted star is a little smaller)
+HALF_ZONE = 0.4  # the left 40 % of a star gives its half value (the middle gives the whole)
+# Shift+digit on a US layout arrives as the shifted symbol: map it back to the digit.
+SHIFTED_DIGITS = {
+    Qt.Key.Key_Exclam: 1, Qt.Key.Key_At: 2, Qt.Key.Key_NumberSign: 3, Qt.Key.Key_Dollar: 4,
+    Qt.Key.Key_Percent: 5, Qt.Key.Key_AsciiCircum: 6, Qt.Key.Key_Ampersand: 7,
+    Qt.Key.Key_Asterisk: 8, Qt.Key.Key_ParenLeft: 9,
+}
 
 
 class StarGeometry:
@@ -81,7 +92,9 @@ class StarGeometry:
         """The value under horizontal position ``x`` (pixels from the first star's left edge)."""
         pos = max(0.0, x) / star_w  # in stars
         if self.half:
-            amount = math.ceil(pos * 2) / 2
+            star = min(int(pos), self.stars - 1)  # 0-based star under x
+            frac = pos - star
+            amount = star + (0.5 if frac < HALF_ZONE else 1.0)
             amount = min(max(amount, 0.5), float(self.stars))
             return self.values[self.index_of(amount)]
         idx = min(int(pos), self.stars - 1)
@@ -91,6 +104,15 @@ class StarGeometry:
 
     def label(self, value: float | None) -> str:
         return "not rated" if value is None else f"{value:g}"
+
+    def key_value(self, digit: int, shift: bool = False) -> float | None:
+        """The value for digit key ``digit`` (Shift: the half star below it), or None."""
+        if not 1 <= digit <= self.stars:
+            return None
+        if self.half or self.whole:
+            target = digit - 0.5 if (shift and self.half) else float(digit)
+            return self.values[self.index_of(target)]
+        return self.values[digit - 1]
 
 
 def _star_polygon(rect: QRectF) -> QPolygonF:
@@ -139,7 +161,7 @@ class StarRating(QWidget):
 
     valueChanged = Signal(object)
 
-    def __init__(self, values: Sequence[float], parent: QWidget | None = None, star_size: int = 22) -> None:
+    def __init__(self, values: Sequence[float], parent: QWidget | None = None, star_size: int = STAR_SIZE) -> None:
         super().__init__(parent)
         self._geo = StarGeometry(values)
         self._value: float | None = None
@@ -246,10 +268,11 @@ class StarRating(QWidget):
             self.setValue(vals[-1])
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_0):
             self.clear()
-        elif Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
-            stars = key - Qt.Key.Key_0
-            if stars <= self._geo.stars:
-                target = float(stars) if (self._geo.half or self._geo.whole) else vals[stars - 1]
+        elif Qt.Key.Key_1 <= key <= Qt.Key.Key_9 or key in SHIFTED_DIGITS:
+            digit = SHIFTED_DIGITS.get(key, key - Qt.Key.Key_0)
+            shift = key in SHIFTED_DIGITS or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            target = self._geo.key_value(digit, shift)
+            if target is not None:
                 self.setValue(target)
         else:
             super().keyPressEvent(event)
@@ -260,8 +283,8 @@ class StarRating(QWidget):
 
     def _update_tooltip(self) -> None:
         self.setToolTip(
-            f"Rating: {self._geo.label(self._value)} — click a star, click again to clear; "
-            "arrow keys, digits, Delete"
+            f"Rating: {self._geo.label(self._value)} — click a star (its left part: half a star), "
+            "click again to clear; keys 1-5, Shift+digit for a half, arrows, Delete"
         )
         self.setAccessibleDescription(self._geo.label(self._value))
 
@@ -270,10 +293,14 @@ class StarDelegate(QStyledItemDelegate):
     """Paints the numeric value of ``Qt.EditRole`` as stars; a click sets the value via
     ``model.setData`` (clicking the current value clears it to ``None``)."""
 
-    def __init__(self, values: Sequence[float], parent: QWidget | None = None, star_size: int = 16) -> None:
+    def __init__(self, values: Sequence[float], parent: QWidget | None = None, star_size: int = STAR_SIZE) -> None:
         super().__init__(parent)
         self._geo = StarGeometry(values)
         self._star = star_size
+
+    @property
+    def star_size(self) -> int:
+        return self._star
 
     def set_values(self, values: Sequence[float]) -> None:
         self._geo = StarGeometry(values)
