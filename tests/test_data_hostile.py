@@ -198,3 +198,44 @@ def test_inputs_are_never_modified(tmp_path):
             load_dataset(p)
     after = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in made}
     assert before == after
+
+
+# --------------------------------------------------------------------------- a small corpus
+GOOD = ratings_csv()
+CORPUS = {
+    "empty.csv": b"",
+    "blank.csv": b"\n\n",
+    "bom_only.csv": b"\xef\xbb\xbf",
+    "unclosed_quote.csv": b'user,item,rating\n1,"abc,3\n2,b,4\n',
+    "mixed.csv": b"user,item,rating\n1;2;3\n2,3,4\n",
+    "nan.csv": (GOOD + "9,9,nan\n").encode(),
+    "inf.csv": (GOOD + "9,9,-inf\n").encode(),
+    "empty_id.csv": (GOOD + ",3,4\n").encode(),
+    "utf16.csv": GOOD.encode("utf-16"),
+    "nul.csv": GOOD.encode() + b"\x00\x00",
+    "bad.parquet": b"PAR1garbagePAR1",
+    "scalar.json": b"42",
+    "arrays.jsonl": b"[1,2,3]\n[2,3,4]\n",
+    "nested.jsonl": b'{"user": {"id": 1}, "item": 2, "rating": 3}\n{"user": {"id": 2}, "item": 1, "rating": 4}\n',
+    "netflix_empty.txt": b"1:\n",
+    "netflix_bad_date.txt": b"1:\n1,4,2005-13-45\n2,3,2005-01-01\n",
+    "dup_header.csv": b"user,user,rating\n1,2,3\n",
+    "extra.csv": (GOOD + "1,2,3,4,5\n").encode(),
+    "far_dates.csv": b"user,item,rating,timestamp\n1,1,3,9999-12-31\n2,2,4,0001-01-01\n1,2,5,1999-12-31\n",
+    "zip_named.csv": b"PK\x03\x04" + bytes(range(256)),
+    "html.csv": b"<html><body>Not found</body></html>\n",
+    "damaged.zip": b"PK\x03\x04garbage",
+    "gz_of_binary.csv.gz": gzip.compress(bytes(range(256)) * 20),
+    "notgz.csv.gz": GOOD.encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_corpus_never_ends_in_a_traceback(tmp_path, name):
+    path = write(tmp_path / name, CORPUS[name])
+    try:
+        ds = load_dataset(path)
+    except DatasetError as exc:
+        assert exc.path and name in exc.path
+    else:
+        assert ds.n_ratings > 0

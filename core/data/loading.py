@@ -253,6 +253,10 @@ def load_dataset(
     ) as exc:
         # A read problem a loader did not anticipate: still a message, not a traceback.
         raise FormatError(f"cannot read the data ({exc})", path=spec.path) from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date pandas cannot hold
+        raise FormatError(
+            f"cannot read the data ({type(exc).__name__}: {str(exc)[:200]})", path=spec.path
+        ) from exc
 
 
 def _load(spec: DatasetSpec, mapping: ColumnMapping | None) -> RatingsDataset:

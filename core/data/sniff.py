@@ -148,7 +148,9 @@ def sniff_format(text: str, suffix: str = "") -> str:
         return "json"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
-    if _NETFLIX_MOVIE.match(first) and len(lines) > 1:
+    if _NETFLIX_MOVIE.match(first):
+        if len(lines) == 1:
+            return "netflix"
         rest = [ln for ln in lines[1:] if not _NETFLIX_MOVIE.match(ln)]
         if rest and sum(bool(_NETFLIX_ROW.match(ln)) for ln in rest) >= 0.8 * len(rest):
             return "netflix"

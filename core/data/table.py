@@ -337,7 +337,8 @@ def _timestamps(values: pd.Series, shown: str, header_lines: int) -> pd.Series:
             )
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        return (values - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+        seconds = values.to_numpy().astype("datetime64[s]").astype(np.int64)  # no ns overflow
+        return pd.Series(seconds, index=values.index)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values
     text = values.astype("string").str.strip()
@@ -360,7 +361,10 @@ def _timestamps(values: pd.Series, shown: str, header_lines: int) -> pd.Series:
             line=row + header_lines + 1,
             column="timestamp",
         )
-    seconds = (dates.dt.tz_localize(None) - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+    seconds = pd.Series(
+        dates.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64),
+        index=dates.index,
+    )
     return numeric.where(numeric.notna(), seconds).astype(np.int64)
 
 

@@ -46,7 +46,14 @@ def dense_ids(
         codes, uniques = pd.factorize(values.to_numpy(), sort=True)
         return codes.astype(np.int32), np.asarray(uniques)  # dtype kept: fingerprints use it
     else:
-        codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
+        try:
+            codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
+        except TypeError:  # unhashable values: JSON objects or lists where an id should be
+            bad = values.map(lambda v: isinstance(v, (dict, list))).to_numpy(dtype=bool)
+            row = _first(bad) if bad.any() else 0
+            raise ValueProblem(
+                "id is a JSON object or list, not an id", path=path, line=line_of(row), column=column
+            ) from None
         uniques = np.asarray(uniques, dtype=object)
     missing = codes < 0
     if missing.any():
