@@ -47,6 +47,7 @@ class MetricsChunk:
     epoch_steps: np.ndarray
     epoch_times: np.ndarray
     epoch_metrics: dict[str, np.ndarray]
+    bad: int = 0  # garbage lines skipped (unknown kind, no step number)
 
     @classmethod
     def empty(cls) -> MetricsChunk:
@@ -55,17 +56,31 @@ class MetricsChunk:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> MetricsChunk:
-        """From ``MetricsTail.poll()`` / ``Run.read_metrics()`` (columns of METRIC_COLUMNS)."""
-        if frame.empty:
-            return cls.empty()
+        """From ``MetricsTail.poll()`` / ``Run.read_metrics()`` (columns of METRIC_COLUMNS);
+        a garbage line (unknown kind, a step that is not a number) is skipped and counted."""
+        if frame.empty or "kind" not in frame or "step" not in frame:
+            chunk = cls.empty()
+            chunk.bad = int(frame.attrs.get("skipped_lines", 0) or 0)
+            return chunk
         kind = frame["kind"].astype(str).to_numpy()
+        step = pd.to_numeric(frame["step"], errors="coerce").to_numpy(float)
+        good = np.isin(kind, ("step", "epoch")) & np.isfinite(step)
+        bad = int((~good).sum()) + int(frame.attrs.get("skipped_lines", 0) or 0)
+        frame = frame[good]
+        kind = kind[good]
+        for col in ("loss", "wall_time"):
+            if col not in frame:
+                frame = frame.assign(**{col: np.nan})
         steps, epochs = frame[kind == "step"], frame[kind == "epoch"]
         names = [c for c in frame.columns if str(c).startswith("val_")]
         return cls(
-            steps["step"].to_numpy(float), steps["loss"].to_numpy(float),
-            steps["wall_time"].to_numpy(float),
-            epochs["step"].to_numpy(float), epochs["wall_time"].to_numpy(float),
-            {n: epochs[n].to_numpy(float) for n in names},
+            pd.to_numeric(steps["step"], errors="coerce").to_numpy(float),
+            pd.to_numeric(steps["loss"], errors="coerce").to_numpy(float),
+            pd.to_numeric(steps["wall_time"], errors="coerce").to_numpy(float),
+            pd.to_numeric(epochs["step"], errors="coerce").to_numpy(float),
+            pd.to_numeric(epochs["wall_time"], errors="coerce").to_numpy(float),
+            {n: pd.to_numeric(epochs[n], errors="coerce").to_numpy(float) for n in names},
+            bad,
         )
 
     @classmethod
@@ -80,6 +95,7 @@ class MetricsChunk:
               for a in ("steps", "losses", "times", "epoch_steps", "epoch_times")),
             {n: np.concatenate([c.epoch_metrics.get(n, np.full(len(c.epoch_steps), np.nan))
                                 for c in chunks]) for n in names},
+            sum(c.bad for c in chunks),
         )
 
     @property
@@ -88,7 +104,8 @@ class MetricsChunk:
 
     @property
     def last_step(self) -> int | None:
-        ends = [float(a.max()) for a in (self.steps, self.epoch_steps) if len(a)]
+        ends = [float(np.nanmax(a)) for a in (self.steps, self.epoch_steps)
+                if len(a) and np.isfinite(a).any()]
         return int(max(ends)) if ends else None
 
     def feed(self, plot: Any, key: str) -> None:
@@ -125,10 +142,13 @@ def read_run(tail: MetricsTail) -> Poll:
         size = (run.path / "metrics.csv").stat().st_size
     except FileNotFoundError:
         size = 0
-    chunk = MetricsChunk.from_frame(tail.poll())
     try:
-        status = run.status
-    except RunError as exc:  # a JSON file written non-atomically by a foreign tool
+        chunk = MetricsChunk.from_frame(tail.poll())
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:  # a malformed file
+        return Poll(MetricsChunk.empty(), "", None, size, f"metrics.csv: {exc}")
+    try:
+        status = str(run.status)
+    except (RunError, AttributeError, TypeError, ValueError, UnicodeDecodeError) as exc:  # a JSON file written non-atomically by a foreign tool
         return Poll(chunk, "", None, size, str(exc))
     try:
         weights: int | None = run.weights_path.stat().st_mtime_ns
@@ -156,6 +176,7 @@ class Watch:
     size: int = 0
     error: str = ""
     polls: int = 0
+    bad_lines: int = 0  # garbage lines of metrics.csv skipped
 
     @property
     def key(self) -> str:
@@ -188,6 +209,8 @@ class Watch:
             return f"{verb} {self.name} — reading…"
         parts = [self.status]
         parts.append(f"step {self.step:,}" if self.step is not None else "no metrics yet")
+        if self.bad_lines:
+            parts.append(f"{self.bad_lines} unreadable line(s) of metrics.csv skipped")
         if self.status not in TERMINAL:
             since = self.last_rows if self.last_rows is not None else self.started
             words = "last update" if self.last_rows is not None else "watching for"
@@ -326,6 +349,10 @@ class RunWatcher(QObject):
             watch.step, watch.rows = None, 0
             self.rowsReset.emit(watch.key)
         watch.size = poll.size
+        if poll.chunk.bad:
+            watch.bad_lines += poll.chunk.bad
+            self.state.log(f"watched run {watch.name}: skipped {poll.chunk.bad} unreadable "
+                           "line(s) of metrics.csv", "warning")
         if poll.chunk.rows:
             watch.chunks.append(poll.chunk)
             watch.rows += poll.chunk.rows

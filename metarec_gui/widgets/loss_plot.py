@@ -200,6 +200,9 @@ class LossPlot(QWidget):
             action.triggered.connect(self._on_export_action)
             menu.addAction(action)
         self.export_button.setMenu(menu)
+        self.export_button.setEnabled(False)
+        self.export_button.setToolTip("Save the curves as an image or their data as CSV "
+                                      "(once there are curves)")
         bar.addWidget(self.export_button)
 
         # ---- plots
@@ -321,6 +324,7 @@ class LossPlot(QWidget):
         if run is None:
             return
         self.legend.removeItem(run.smooth_item)
+        self.export_button.setEnabled(self.has_data())
         self.loss_plot.removeItem(run.raw_item)
         self.loss_plot.removeItem(run.smooth_item)
         for item in run.metric_items.values():
@@ -338,6 +342,10 @@ class LossPlot(QWidget):
 
     def runs(self) -> list[str]:
         return list(self._runs)
+
+    def has_data(self) -> bool:
+        """Whether any run has a point to export."""
+        return any(r.losses.n or r.epoch_steps.n for r in self._runs.values())
 
     def has_run(self, key: str) -> bool:
         return key in self._runs
@@ -419,19 +427,11 @@ class LossPlot(QWidget):
         self._schedule()
 
     def set_metrics_frame(self, key: str, frame: pd.DataFrame, label: str | None = None) -> None:
-        """Show a run's ``metrics.csv`` (``core.runs.Run.read_metrics()``)."""
-        steps = frame[frame["kind"] == "step"]
-        epochs = frame[frame["kind"] == "epoch"]
-        names = [c for c in epochs.columns if c.startswith("val_")]
-        self.set_series(
-            key,
-            steps["step"].to_numpy(float), steps["loss"].to_numpy(float),
-            steps["wall_time"].to_numpy(float),
-            epochs["step"].to_numpy(float),
-            {n: epochs[n].to_numpy(float) for n in names},
-            epochs["wall_time"].to_numpy(float),
-            label=label,
-        )
+        """Show a run's ``metrics.csv`` (``core.runs.Run.read_metrics()``); garbage lines are
+        skipped."""
+        from ..watch import MetricsChunk
+
+        MetricsChunk.from_frame(frame).show(self, key, label or key)
 
     def point_count(self, key: str) -> int:
         """Loss points held for a run."""
@@ -564,6 +564,7 @@ class LossPlot(QWidget):
                     item.setData(ex[: buf.n], buf.view())
             run.dirty = False
         self._update_y_ranges()
+        self.export_button.setEnabled(self.has_data())
         self.redraw_count += 1
 
     # ------------------------------------------------------------------ axes and legend
