@@ -1,11 +1,14 @@
-"""Cold-start accuracy of every algorithm on a dataset, over several seeds (PROTOCOL.md).
+"""Cold-start accuracy of every algorithm on a dataset, over several seeds (docs/PROTOCOL.md).
 
     python benchmarks/bench_accuracy.py --dataset movielens-small --seeds 0,1,2 \
         --out bench_out/accuracy.json --markdown bench_out/accuracy.md
 
 Each (algorithm, seed) pair trains with its default configuration through the same Trainer the
 app and the CLI use (split seed = training seed), then evaluates on the cold test users at
-K = 5, 10, 20. Prints a markdown table of mean ± std over seeds, best per column in bold.
+K = 1, 5, 10, 20: top-N over the whole catalogue (Recall@20, nDCG@20, and the same model's
+un-adapted Recall@20) and rating accuracy on the fixed query set (MAE). Prints a markdown table
+of mean ± std over seeds, best per column in bold, and for trainable algorithms the first and
+last epoch's mean meta-training loss and the validation Recall@20 of the first and best epoch.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,11 +27,14 @@ import torch
 
 from core.algorithms import ALGORITHMS
 from core.data.loading import load_dataset
+from core.evaluation import evaluate
+from core.runs import Run
 from core.split import SplitConfig, make_split
 from core.training import Trainer
 
-METRICS = ("mae", "rmse", "ndcg3", "recall10", "ndcg10")
+METRICS = ("recall20", "ndcg20", "base_recall20", "mae")
 LOWER_IS_BETTER = {"mae", "rmse"}
+KS = (1, 5, 10, 20)
 
 
 def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str) -> dict:
@@ -38,20 +46,43 @@ def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str)
         split = make_split(dataset, SplitConfig(seed=seed))
         for name in algorithms:
             t0 = time.perf_counter()
-            summary = Trainer(name, dataset, split, train={"seed": seed, "device": device}).run()
+            folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+            trainer = Trainer(name, dataset, split, run_dir=folder,
+                              train={"seed": seed, "device": device, "final_test": False})
+            summary = trainer.run()
             wall = time.perf_counter() - t0
             if summary["status"] != "finished":
                 print(f"{name} seed {seed}: {summary.get('error')}", file=sys.stderr)
                 continue
+            test = evaluate(trainer.algorithm, dataset, split, "test", KS)
             results["runs"].append({"algorithm": name, "seed": seed, "wall_time": wall,
                                     "train_wall_time": summary["wall_time"],
-                                    "epochs": summary["epochs"], "test": summary["test"]})
-            mae = summary["test"]["10"]["mae"]
-            print(f"{name:<16} seed {seed}: K=10 MAE {mae:.4f}  ({wall:.1f} s)", flush=True)
+                                    "epochs": summary.get("epochs"), "test": {str(k): m for k, m in test.items()},
+                                    "curve": _curve(Run.open(folder))})
+            shutil.rmtree(folder, ignore_errors=True)
+            r = test[10]
+            print(f"{name:<16} seed {seed}: K=10 R@20 {r['recall20']:.4f} (un-adapted "
+                  f"{r['base_recall20']:.4f}) MAE {r.get('mae', float('nan')):.4f}  ({wall:.1f} s)", flush=True)
     return results
 
 
-def to_markdown(results: dict, ks=("5", "10", "20")) -> str:
+def _curve(run: Run) -> dict:
+    """First and last epoch's mean meta-training loss; validation Recall@20 per epoch."""
+    metrics = run.read_metrics()
+    out: dict = {}
+    if "kind" not in metrics:
+        return out
+    steps = metrics[metrics["kind"] == "step"]
+    if len(steps) and "epoch" in steps:
+        by_epoch = steps.groupby("epoch")["loss"].mean()
+        out["first_epoch_loss"], out["last_epoch_loss"] = float(by_epoch.iloc[0]), float(by_epoch.iloc[-1])
+    epochs = metrics[metrics["kind"] == "epoch"]
+    if "val_recall20" in epochs:
+        out["val_recall20"] = [float(v) for v in epochs["val_recall20"]]
+    return out
+
+
+def to_markdown(results: dict, ks=tuple(str(k) for k in KS)) -> str:
     by_algo: dict[str, list[dict]] = {}
     for r in results["runs"]:
         by_algo.setdefault(r["algorithm"], []).append(r)
@@ -61,9 +92,10 @@ def to_markdown(results: dict, ks=("5", "10", "20")) -> str:
         for algo, runs in by_algo.items():
             cells[algo] = {}
             for m in METRICS:
-                vals = np.array([r["test"][k][m] for r in runs if k in r["test"]], dtype=float)
+                vals = np.array([r["test"][k].get(m, np.nan) for r in runs if k in r["test"]], dtype=float)
                 cells[algo][m] = (float(np.nanmean(vals)), float(np.nanstd(vals)))
-        best = {m: (min if m in LOWER_IS_BETTER else max)(cells[a][m][0] for a in cells) for m in METRICS}
+        best = {m: (np.nanmin if m in LOWER_IS_BETTER else np.nanmax)([cells[a][m][0] for a in cells])
+                for m in METRICS}
         lines.append(f"\n**K = {k}** (mean ± std over seeds {results['seeds']})\n")
         lines.append("| algorithm | family | " + " | ".join(METRICS) + " | train s |")
         lines.append("|---|---|" + "---|" * (len(METRICS) + 1))
@@ -75,6 +107,20 @@ def to_markdown(results: dict, ks=("5", "10", "20")) -> str:
                 row.append(f"**{text}**" if np.isclose(mean, best[m]) else text)
             wall = np.mean([r["train_wall_time"] for r in runs])
             lines.append(f"| {algo} | {ALGORITHMS[algo].family} | " + " | ".join(row) + f" | {wall:.1f} |")
+    lines.append("\n**Learning curves** (mean over seeds): meta-training loss, first and last epoch; "
+                 "validation Recall@20 (K = 10), first and best epoch\n")
+    lines.append("| algorithm | loss first epoch | loss last epoch | ratio | val R@20 first | val R@20 best |")
+    lines.append("|---|---|---|---|---|---|")
+    for algo, runs in by_algo.items():
+        curves = [r["curve"] for r in runs if r.get("curve", {}).get("first_epoch_loss") is not None]
+        if not curves:
+            continue
+        first = np.mean([c["first_epoch_loss"] for c in curves])
+        last = np.mean([c["last_epoch_loss"] for c in curves])
+        vals = [c["val_recall20"] for c in curves if c.get("val_recall20")]
+        v0 = np.mean([v[0] for v in vals]) if vals else np.nan
+        vb = np.mean([max(v) for v in vals]) if vals else np.nan
+        lines.append(f"| {algo} | {first:.3f} | {last:.3f} | {last / first:.2f} | {v0:.4f} | {vb:.4f} |")
     return "\n".join(lines)
 
 

@@ -9,8 +9,8 @@ copies made by an inner loop).
   the centred log(1 + training interactions)) and the item's output vector
   ``v_i = item_out[i] + mean genre vector + year vector`` (content, so items no training user
   rated are scored from their features).
-* Rating head: ``r_i = mu + b_i + b_u + c <u, v_i>`` (b_i item rating bias, b_u user rating bias,
-  c a learned scale), so MAE stays reported.
+* Rating head: ``r_i = mu + b_i + b_u + c <u, v_i>`` (b_i item rating bias, b_u user rating
+  bias, c a learned scale started at 0), so MAE stays reported.
 * Task loss (support for inner loops, query for outer losses): the negative log-likelihood of
   each liked item under a softmax over the catalogue (minus ``exclude``, e.g. the support) plus
   ``rating_weight`` x the rating MSE. "Liked" = rating >= the relevance threshold; every
@@ -78,7 +78,7 @@ class RankingModel(FunctionalModel):
             "year_out": torch.zeros(f.n_year_buckets, d),
             "genre_in": torch.zeros(f.n_genres, d),
             "rating_knots": torch.linspace(-1.0, 1.0, N_KNOTS),
-            "rating_scale": torch.tensor(0.1),
+            "rating_scale": torch.tensor(0.0),
             "encoder_scale": torch.tensor(1.0),
             "user_vec": torch.zeros(d),
             "user_bias": torch.tensor(0.0),
@@ -156,10 +156,14 @@ class RankingModel(FunctionalModel):
     ) -> torch.Tensor:
         """Predicted ratings [B, N] (not clamped) for ``items`` [B, N]."""
         u = self.user_vector(params, user_features)
-        v = self.item_vectors(params, cache)[items]  # [B, N, d]
-        dot = (v @ u.unsqueeze(-1)).squeeze(-1)
+        return self._ratings(params, u, self.item_vectors(params, cache), items)
+
+    def _ratings(self, params: Params, u: torch.Tensor, vectors: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """The rating head ``mu + b_i + b_u + c <u, v_i>`` [B, N] (c learned, started at 0 so the
+        head starts as item + user bias)."""
+        dot = (vectors[items] @ (u * params["rating_scale"]).unsqueeze(-1)).squeeze(-1)
         b_u = self.user_bias(params, items.shape[0]).unsqueeze(1)
-        return params["mu"] + params["item_bias"][items] + b_u + params["rating_scale"] * dot
+        return params["mu"] + params["item_bias"][items] + b_u + dot
 
     def loss(
         self, params: Params, user_features: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor,
@@ -179,9 +183,7 @@ class RankingModel(FunctionalModel):
         nll = terms.sum(1) / lk.sum(1).clamp_min(1.0)
         if self.rating_weight == 0.0:
             return nll
-        dot = (vectors[items] @ u.unsqueeze(-1)).squeeze(-1)
-        b_u = self.user_bias(params, items.shape[0]).unsqueeze(1)
-        pred = params["mu"] + params["item_bias"][items] + b_u + params["rating_scale"] * dot
+        pred = self._ratings(params, u, vectors, items)
         m = mask.to(pred.dtype)
         mse = ((pred - ratings) ** 2 * m).sum(1) / m.sum(1).clamp_min(1.0)
         return nll + self.rating_weight * mse

@@ -250,4 +250,4 @@ class FineTune(ModelAlgorithm):
         with torch.enable_grad():
             pred = self.model(self.params, batch.user_features, items)
             loss = mean_over_tasks(task_losses(pred, ratings, mask), mask)
-            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.params)
+            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())

@@ -386,17 +386,41 @@ class ModelAlgorithm(Algorithm):
                 factors = ease_factors(x, self.model.dim, seed=int(torch.initial_seed() % 2**31))
             self.model.start_from(self.params, mu=mu, item_bias=item_bias, counts=counts,
                                   item_factors=factors)
+            # The rating head's mean and item biases stay the fitted (shrunken) statistics: trained
+            # further by small meta-batches they drift and the rating head loses to item + user bias.
+            self.frozen = {"mu", "item_bias"}
+            for name in self.frozen:
+                self.params[name].requires_grad_(False)
             return
         with torch.no_grad():
             self.params["mu"].fill_(mu)
             if "item_bias" in self.params:
                 self.params["item_bias"].copy_(torch.as_tensor(item_bias))
 
+    #: parameters fitted in closed form by ``fit`` and not meta-learned (kept in the weights)
+    frozen: set[str] = set()
+
     def meta_parameters(self) -> dict[str, torch.Tensor]:
-        return self.params
+        return {k: v for k, v in self.params.items() if k not in self.frozen}
+
+    def all_tensors(self) -> dict[str, torch.Tensor]:
+        """Meta-parameters and frozen fitted statistics: everything the weights file holds."""
+        return {**self.params, **self.meta_parameters()}
 
     def detached(self) -> Params:
-        return {k: v.detach() for k, v in self.meta_parameters().items()}
+        return {k: v.detach() for k, v in self.all_tensors().items()}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu() for k, v in self.all_tensors().items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        tensors = self.all_tensors()
+        missing = set(tensors) - set(state)
+        if missing:
+            raise KeyError(f"weights lack {sorted(missing)}")
+        with torch.no_grad():
+            for k, p in tensors.items():
+                p.copy_(state[k].to(p.device, p.dtype))
 
     def objective(self, loss: torch.Tensor, params: Params, batch: TaskBatch) -> torch.Tensor:
         """The meta-training objective: ``loss`` plus the item penalty (``item_reg``), averaged

@@ -159,4 +159,4 @@ class MetaSGD(MAML):
         return self.lrs
 
     def meta_parameters(self) -> dict[str, torch.Tensor]:
-        return {**self.params, **{f"lr.{n}": v for n, v in self.lrs.items()}}
+        return {**super().meta_parameters(), **{f"lr.{n}": v for n, v in self.lrs.items()}}

@@ -63,7 +63,7 @@ class ProtoRec(ModelAlgorithm):
         with torch.enable_grad():
             params = {**self.params, **self.user_state(self.params, batch)}
             loss = query_loss(self.model, params, batch)
-            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.params)
+            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())
 
     def adapt(self, batch: TaskBatch, steps: int | None = None) -> Adapted:
         with torch.no_grad():
@@ -96,7 +96,8 @@ class MatchingNet(ProtoRec):
     ) -> None:
         super().__init__(config, dataset, features, device)
         dtype = self.params["mu"].dtype
-        for name, value in (("log_inv_temp", -math.log(config.temperature)), ("log_gain", math.log(3.0))):
+        for name, value in (("log_inv_temp", -math.log(config.temperature)), ("log_gain", math.log(3.0)),
+                            ("resid_scale", 0.0)):
             self.params[name] = torch.tensor(value, device=device, dtype=dtype).requires_grad_(True)
 
     def user_state(self, params: Params, batch: TaskBatch) -> Params:
@@ -126,7 +127,7 @@ class MatchingNet(ProtoRec):
         scores = params["item_logit"] + params["log_gain"].exp() * taste
         resid = (att @ (state["resid"] * state["mask"]).unsqueeze(-1)).squeeze(-1)
         ratings = (params["mu"] + params["item_bias"] + state["user_bias"].unsqueeze(1)
-                   + params["rating_scale"] * 10 * resid)
+                   + params["resid_scale"] * resid)
         return scores, ratings
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -135,7 +136,7 @@ class MatchingNet(ProtoRec):
             scores, ratings = self._outputs(self.params, state, batch)
             exclude = support_mask_matrix(batch, self.dataset.n_items)
             loss = _episode_loss(self.model, scores, ratings, batch, exclude)
-            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.params)
+            return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())
 
     def adapt(self, batch: TaskBatch, steps: int | None = None) -> Adapted:
         with torch.no_grad():

@@ -63,11 +63,11 @@ class Reptile(ModelAlgorithm):
             # Query loss at the adapted weights, shared parameters attached for their gradient.
             at_adapted = {**self.params, **{n: fast[n].detach() for n in names}}
             loss = query_loss(self.model, at_adapted, batch)
-            shared = {k: v for k, v in self.params.items() if k not in names}
+            shared = {k: v for k, v in self.meta_parameters().items() if k not in names}
             grads = gradients(self.objective(loss, at_adapted, batch), shared)
         # A task without support ratings does not move (phi_b = theta) and is not counted.
         n_tasks = batch.support_mask.any(1).sum().clamp_min(1)
         for n in names:
             moved = (self.params[n].detach() - fast[n].detach()).sum(0)
             grads[n] = moved / n_tasks / (lr * steps)
-        return loss.detach(), {k: grads[k] for k in self.params}
+        return loss.detach(), {k: grads[k] for k in self.meta_parameters()}
