@@ -140,9 +140,21 @@ class DatasetSpec:
             synthetic=SyntheticConfig.from_dict(data["synthetic"])
             if data.get("synthetic")
             else None,
-            scale=RatingScale(**data["scale"]) if data.get("scale") else None,
-            escape=data.get("escape"),
+            scale=_scale_from(data.get("scale")),
+            escape=data.get("escape") or None,
         )
+
+
+def _scale_from(value: Any) -> RatingScale | None:
+    """A stored scale: {'min', 'max', 'step'} or 'min:max:step'; DatasetError when malformed."""
+    if not value:
+        return None
+    if isinstance(value, dict):
+        try:
+            value = f"{float(value['min'])}:{float(value['max'])}:{float(value.get('step', 1.0))}"
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"stored rating scale {value!r} is malformed") from exc
+    return RatingScale.parse(str(value))
 
 
 # --------------------------------------------------------------------------- synthetic strings
