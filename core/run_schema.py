@@ -98,23 +98,28 @@ class _Checker:
         return float(value)
 
     def scalars(self, value: Any, field: str) -> dict[str, Any]:
-        """An object of settings: JSON scalars (or short lists of them), numbers finite."""
+        """An object of settings: JSON values with finite numbers (types are checked by the
+        config dataclass when the algorithm is rebuilt)."""
         self.obj(value, field)
         for key, item in value.items():
             self._scalar(item, f"{field}.{key}")
         return value
 
-    def _scalar(self, item: Any, field: str) -> None:
+    def _scalar(self, item: Any, field: str, depth: int = 0) -> None:
         if item is None or isinstance(item, (bool, str)):
             return
         if isinstance(item, (int, float)):
             self.number(item, field)
             return
+        if depth >= 4:
+            raise self.fail(field, "is nested too deeply for a setting")
         if isinstance(item, list):
             for i, sub in enumerate(item):
-                if isinstance(sub, (list, dict)):
-                    raise self.fail(f"{field}[{i}]", f"must be a number, text or boolean, got {_type_name(sub)}")
-                self._scalar(sub, f"{field}[{i}]")
+                self._scalar(sub, f"{field}[{i}]", depth + 1)
+            return
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                self._scalar(sub, f"{field}.{key}", depth + 1)
             return
         raise self.fail(field, f"must be a number, text or boolean, got {_type_name(item)}")
 

@@ -47,10 +47,12 @@ def test_loss_exploding_relative_to_its_start_is_diverged(data, tmp_path):
         if isinstance(event, StepEvent) and event.step == 6:
             good.update({k: v.detach().clone() for k, v in trainer.algorithm.meta_parameters().items()})
             real = trainer.algorithm.meta_gradients
+            start = sum(trainer.losses[:5]) / 5
+            assert start < 10  # so 1500 x start stays below the absolute ceiling (1000 x 4^2)
 
             def exploding(batch):
                 loss, grads = real(batch)
-                return loss * 5e3, grads  # finite, far below the absolute ceiling
+                return torch.full_like(loss, 1500 * start), grads  # finite, relative blow-up
 
             trainer.algorithm.meta_gradients = exploding
 
