@@ -107,7 +107,7 @@ def inner_loop(
         )
     fast = task_copies(params, names, items.shape[0])
     update = {
-        k: _Update(fast[k], lr[k] if isinstance(lr, dict) else float(lr), pull, prior > 0, create_graph)
+        k: _Update(fast[k], lr[k] if isinstance(lr, dict) else float(lr), pull, prior > 0)
         for k in names
     }
     history = []
@@ -213,36 +213,26 @@ class _ShiftedFrom(torch.autograd.Function):
 
 
 class _Update:
-    """One gradient step ``theta_b - lr * (g + pull_b * (theta_b - theta))`` for one parameter,
-    in as few tensor operations as possible (they dominate the inner loop's cost on CPU).
-
-    Second order, the step is differentiated: written as ``decay * theta_b + anchor - lr * g``
-    with ``decay = 1 - lr * pull`` and ``anchor = lr * pull * theta`` computed once. First
-    order, the whole bracket (data and prior gradient) is a constant.
+    """One differentiated gradient step ``theta_b - lr * (g + pull_b * (theta_b - theta))`` for one
+    parameter (second order; the first-order loop updates in place instead), in as few tensor
+    operations as possible (they dominate the inner loop's cost on CPU): written as
+    ``decay * theta_b + anchor - lr * g`` with ``decay = 1 - lr * pull`` and
+    ``anchor = lr * pull * theta`` computed once.
     """
 
-    def __init__(self, init: torch.Tensor, lr: float | torch.Tensor, pull: torch.Tensor,
-                 has_prior: bool, create_graph: bool) -> None:
-        self.lr, self.has_prior, self.create_graph = lr, has_prior, create_graph
-        self.init = init
-        self.pull = pull.view(-1, *[1] * (init.dim() - 1))
-        if has_prior and create_graph:
-            self.decay = 1 - lr * self.pull
-            self.anchor = lr * self.pull * init
-
-    def _minus_lr_times(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.lr, torch.Tensor):
-            return torch.addcmul(x, self.lr, g, value=-1.0)
-        return x.add(g, alpha=-self.lr)
+    def __init__(self, init: torch.Tensor, lr: float | torch.Tensor, pull: torch.Tensor, has_prior: bool) -> None:
+        self.lr, self.has_prior = lr, has_prior
+        if has_prior:
+            pull = pull.view(-1, *[1] * (init.dim() - 1))
+            self.decay = 1 - lr * pull
+            self.anchor = lr * pull * init
 
     def __call__(self, theta: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        if not self.has_prior:
-            return self._minus_lr_times(theta, g)
-        if self.create_graph:
-            return self._minus_lr_times(torch.addcmul(self.anchor, self.decay, theta), g)
-        with torch.no_grad():
-            g = torch.addcmul(g, self.pull, theta - self.init)
-        return self._minus_lr_times(theta, g)
+        if self.has_prior:
+            theta = torch.addcmul(self.anchor, self.decay, theta)
+        if isinstance(self.lr, torch.Tensor):
+            return torch.addcmul(theta, self.lr, g, value=-1.0)
+        return theta.add(g, alpha=-self.lr)
 
 
 def maml_outer_loss(
@@ -300,8 +290,8 @@ def bias_statistics(
 
 # --------------------------------------------------------------------------- base class
 @dataclass
-class ModelConfig(AlgorithmConfig):
-    """Model settings shared by every algorithm built on a functional model."""
+class RankerConfig(AlgorithmConfig):
+    """Settings of the ranking model (core/ranker.py) shared by every algorithm built on it."""
 
     model: str = param("ranker", "Network: 'ranker' (user vector against item embeddings, "
                        "trained to rank the catalogue, with a rating head), 'factor' (meta-learned "
@@ -313,6 +303,18 @@ class ModelConfig(AlgorithmConfig):
                       choices=("ease", "random"))
     rating_weight: float = param(1.0, "Ranker: weight of the rating MSE beside the ranking loss "
                                  "(0 = ranking only; ignored on implicit data)", low=0.0, high=100.0)
+    warm_start: bool = param(True, "Start the global mean and item biases (ranker: also the "
+                             "popularity logits) from the training ratings (fit) instead of the "
+                             "scale midpoint and zero")
+    item_reg: float = param(0.0, "L2 penalty on the item-id embeddings/factors (and rating "
+                            "models' biases) of the items in each batch (per rating, as in SGD "
+                            "matrix factorisation)", low=0.0, high=100.0)
+
+
+@dataclass
+class ModelConfig(RankerConfig):
+    """Model settings of the algorithms that can also run the rating models (factor, MeLU)."""
+
     embedding_dim: int = param(32, "MeLU model: size of each embedding", low=2, high=512)
     hidden: int = param(64, "MeLU model: width of each hidden decision layer", low=2, high=1024)
     layers: int = param(2, "MeLU model: number of hidden decision layers", low=1, high=6)
@@ -320,12 +322,6 @@ class ModelConfig(AlgorithmConfig):
     use_item_id: bool = param(False, "Rating models: learn a vector per item id (MeLU: embedding + "
                               "item bias; factor: item factors). Off, items are described by "
                               "genres and year only (the ranker always has item ids)")
-    warm_start: bool = param(True, "Start the global mean and item biases (ranker: also the "
-                             "popularity logits) from the training ratings (fit) instead of the "
-                             "scale midpoint and zero")
-    item_reg: float = param(0.0, "L2 penalty on the item-id embeddings/factors (and rating "
-                            "models' biases) of the items in each batch (per rating, as in SGD "
-                            "matrix factorisation)", low=0.0, high=100.0)
 
 
 class ModelAlgorithm(Algorithm):

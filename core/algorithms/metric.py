@@ -23,11 +23,11 @@ from ..data import RatingsDataset
 from ..models import Params
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, param
-from .functional import ModelAlgorithm, ModelConfig, gradients, query_loss, support_mask_matrix
+from .functional import ModelAlgorithm, RankerConfig, gradients, query_loss, support_mask_matrix
 
 
 @dataclass
-class ProtoConfig(ModelConfig):
+class ProtoConfig(RankerConfig):
     model: str = param("ranker", "Item embeddings: the ranker's (item ids + genres + year)",
                        choices=("ranker",))
     shrinkage: float = param(3.0, "Pseudo-count pulling the user's rating bias towards the "
