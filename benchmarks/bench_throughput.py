@@ -2,7 +2,10 @@
 
 Tasks per second of ``meta_gradients`` (one outer step's loss and gradients) for MAML (second
 order) and first-order MAML on a MeLU-sized network (32-dim embeddings, 64-64 decision layers,
-item-id embeddings), batch 32, support 20, query 10, 5 inner steps, on the built-in MovieLens.
+item-id embeddings), batch 32, support 20, query 10, 5 inner steps, on the built-in MovieLens;
+and the top-N meta-step (the ranking model: a softmax over all 9,066 items per task, 64-dim
+item embeddings) for MAML / first-order MAML (user vector adapted) and the metric learners
+(prototype and matching networks: no inner loop, so no reference).
 The reference is the plain Python loop over tasks from tests/reference_loops.py (the one the
 tests check the vectorized gradients against), measured in the same run.
 
@@ -98,16 +101,26 @@ def main(argv: list[str] | None = None) -> dict:
           f"{args.support}, query {args.query}, {args.steps} inner steps, inner_prior {args.prior:g}, "
           f"MeLU network 32/64-64, best of {args.rounds} rounds")
     print(f"{'':34s}{'vectorized':>14s}{'reference':>14s}{'speed-up':>10s}")
+    ranker = {"model": "ranker", "dim": 64, "init": "random"}
     cases = [  # (label, algorithm, overrides)
-        ("MAML, all layers, 2nd order", "maml", {}),
-        ("MAML, all layers, 1st order", "fomaml", {}),
-        ("MeLU, decision layers, 2nd order", "melu", {}),
-        ("MeLU, decision layers, 1st order", "melu", {"first_order": True}),
+        ("MAML, all layers, 2nd order", "maml", {**NETWORK}),
+        ("MAML, all layers, 1st order", "fomaml", {**NETWORK}),
+        ("MeLU, decision layers, 2nd order", "melu", {**NETWORK}),
+        ("MeLU, decision layers, 1st order", "melu", {**NETWORK, "first_order": True}),
+        ("Top-N MAML, user vector, 2nd order", "maml", ranker),
+        ("Top-N MAML, user vector, 1st order", "fomaml", ranker),
+        ("Top-N prototype network", "proto", ranker),
+        ("Top-N matching network", "matching", ranker),
     ]
     for label, name, extra in cases:
         seed_everything(0)
-        overrides = {**NETWORK, **extra, "inner_steps": args.steps, "inner_prior": args.prior}
-        algo = create_algorithm(name, overrides, dataset, device)
+        inner = {"inner_steps": args.steps, "inner_prior": args.prior} if name not in ("proto", "matching") else {}
+        algo = create_algorithm(name, {**extra, **inner}, dataset, device)
+        if name in ("proto", "matching"):
+            best = best_of(args.rounds, args.seconds, device, batches, vectorized=algo.meta_gradients)
+            print(f"{label:34s}{best['vectorized']:11.0f} t/s{'-':>14s}{'-':>10s}")
+            results["rows"].append({"case": label, "vectorized_tasks_per_s": round(best["vectorized"], 1)})
+            continue
         second_order = algo.second_order
 
         def reference(batch, algo=algo, second_order=second_order):
