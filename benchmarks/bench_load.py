@@ -216,6 +216,25 @@ def generic_file(workdir: Path, n_rows: int) -> str:
     return str(link)
 
 
+def text_id_file(workdir: Path, n_rows: int) -> str:
+    """The size's ratings with ids written as 'u<id>' / 'm<id>' (every id column is text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    path = workdir / f"textids-{n_rows}.csv"
+    if not path.exists():
+        table = pacsv.read_csv(dataset_folder(workdir, n_rows) / "ratings.csv")
+        for name, prefix in (("userId", "u"), ("movieId", "m")):
+            i = table.schema.get_field_index(name)
+            text = pc.binary_join_element_wise(prefix, pc.cast(table.column(i), pa.string()), "")
+            table = table.set_column(i, name, text)
+        tmp = path.with_suffix(".part")
+        pacsv.write_csv(table, tmp)
+        tmp.replace(path)
+    return str(path)
+
+
 def _cached(folder: Path, n_rows: int) -> bool:
     marker = folder / "bench.json"
     if not marker.exists():
@@ -322,6 +341,11 @@ def main(argv: list[str] | None = None) -> None:
                 (f"generic table reader (ids as text), {n:,} rows", generic_file(args.workdir, n), None)
                 for n in sizes
             ]
+            + [
+                (f"generic, non-numeric ids ('u123', 'm456'), {n:,} rows",
+                 text_id_file(args.workdir, n), None)
+                for n in sizes
+            ]  # fmt: skip
             if args.generic
             else []
         )
