@@ -316,7 +316,7 @@ class Trainer:
             self._heartbeat = Heartbeat(self.run_folder).start()
         self.callback(LogEvent(f"{self.algorithm_class.title}: fitting on "
                                f"{len(self.split.train_users)} meta-training users"))
-        self.algorithm.fit(train_rows(self.dataset, self.split))
+        self.algorithm.fit(train_rows(self.dataset, self.split), split=self.split)
 
     def _config_record(self) -> dict[str, Any]:
         return {
@@ -358,10 +358,10 @@ class Trainer:
 
     def _score(self, metrics: dict[str, float], epoch: int) -> float:
         """The monitored validation metric in 'higher is better' form (NaN: no improvement).
-        Falls back to val_mae when the monitored metric is absent; with neither, the latest
-        epoch counts as the best (no validation users)."""
+        Falls back to recall20, then mae, when the monitored metric is absent; with neither,
+        the latest epoch counts as the best (no validation users)."""
         if f"val_{self.monitor}" not in metrics and metrics:
-            fallback = "mae" if "val_mae" in metrics else None
+            fallback = next((m for m in ("recall20", "mae") if f"val_{m}" in metrics), None)
             if fallback and fallback != self.monitor:
                 self.callback(LogEvent(f"validation has no {self.monitor}: early stopping "
                                        f"monitors {fallback} instead", "warning"))
