@@ -255,18 +255,21 @@ def dataset_folder(workdir: Path, n_rows: int) -> Path:
     return folder
 
 
-def prepare(workdir: Path, sizes: list[int], with_zip: bool) -> None:
+def prepare(workdir: Path, sizes: list[int], with_zip: bool, generic: bool = False) -> None:
     """Generate missing data in a child process, so this process stays small.
 
     Linux carries a process's RSS high-water mark across exec into ``ru_maxrss``; a parent that
     had grown while generating 25M rows would inflate every child's measured peak.
     """
     missing = [n for n in sizes if not _cached(workdir / f"ml-{n}", n)]
+    if generic:  # the text-id copies are written in the child too
+        missing += [n for n in sizes if not (workdir / f"textids-{n}.csv").exists()]
     zip_missing = with_zip and not (workdir / f"ml-{FULL_ROWS}.zip").exists()
     if missing or zip_missing:
         subprocess.run(
             [sys.executable, __file__, "--workdir", str(workdir), "--generate-only",
-             *(["--zip"] if zip_missing else []), "--rows", *map(str, missing)],
+             *(["--zip"] if zip_missing else []), *(["--generic"] if generic else []),
+             "--rows", *map(str, sorted(set(missing)))],
             check=True,
         )  # fmt: skip
 
@@ -318,11 +321,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.generate_only:
         for n in args.rows:
             dataset_folder(args.workdir, n)
+            if args.generic:
+                text_id_file(args.workdir, n)
         if args.zip:
             zipped(args.workdir, FULL_ROWS)
         return
     sizes = sorted({*args.rows} | (set() if args.no_full else {FULL_ROWS}))
-    prepare(args.workdir, sizes, args.zip)
+    prepare(args.workdir, sizes, args.zip, args.generic)
 
     if args.profile:
         print(run_child(PROFILE_CHILD, str(dataset_folder(args.workdir, FULL_ROWS))))

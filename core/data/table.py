@@ -331,7 +331,7 @@ def load_table(
         frame = table.read(
             list(roles.values()), labels, types={mapping.user: TEXT_ID, mapping.item: TEXT_ID}
         )
-        ratings = pd.DataFrame({role: frame[col] for role, col in roles.items()})
+        ratings = pd.DataFrame({role: frame[col] for role, col in roles.items()}, copy=False)
         all_notes = list(notes or []) + table.encoding_note(frame)
         if table.kind == "jsonl":
             all_notes.insert(0, "JSON lines: one review object per line")
