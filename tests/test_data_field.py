@@ -269,3 +269,10 @@ def test_no_user_features_gives_empty_codes(tmp_path):
     ds = load_dataset(write(tmp_path / "r.csv", csv_text(grid())))
     assert ds.user_feature_fields == [] and ds.user_feature_values() == {}
     assert ds.encode_user_features({"gender": "F"}).shape == (0,)
+
+
+def test_netflix_movie_block_repeated(tmp_path):
+    text = "1:\n1,4,2005-01-01\n2,3,2005-01-02\n2:\n1,2,2005-01-01\n1:\n3,5,2005-01-03\n"
+    ds = load_dataset(write(tmp_path / "probe.txt", text))
+    assert (ds.n_users, ds.n_items, ds.n_ratings) == (3, 2, 4)
+    assert any("Movie" in n or "by id" in n for n in ds.notes)

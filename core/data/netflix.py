@@ -66,10 +66,11 @@ def read_blocks(src: Source) -> pd.DataFrame:
             path=src.shown,
             line=at + 1,
         )
+    movies, movie_code = np.unique(np.array(movie_text.to_pylist(), dtype=object), return_inverse=True)
     frame = pd.DataFrame(
         {
             "user": pc.list_element(parts, 0).dictionary_encode().to_pandas(),
-            "item": pd.Categorical.from_codes(block[rows], pd.Index(movie_text.to_pylist())),
+            "item": pd.Categorical.from_codes(movie_code[block[rows]], pd.Index(movies)),
             "rating": pc.list_element(parts, 1).to_pandas(),
         }
     )
