@@ -85,8 +85,10 @@ def inner_loop(
 ) -> tuple[Params, torch.Tensor | None]:
     """``steps`` of gradient descent on each task's support loss, for all tasks at once.
 
-    Task b minimises ``(sum_j (pred_j - r_j)^2 + prior * |theta_b - theta|^2) / (n_b + prior)``:
-    squared errors plus a Gaussian prior centred on the meta-learned initial values ``theta``
+    Task b minimises ``(n_b * L_b + prior * |theta_b - theta|^2) / (n_b + prior)`` with ``L_b`` the
+    model's per-task loss (``model.loss``: the mean squared error for the rating models, so the
+    first term is the sum of squared errors; the ranking loss for the ranker), plus a Gaussian
+    prior centred on the meta-learned initial values ``theta``
     (``prior`` counts as pseudo-ratings, as in iMAML's proximal term). Its minimiser trusts n
     ratings about n / (n + prior) (the closed-form user bias is the special case), and dividing
     by ``n_b + prior`` keeps the curvature, hence the stable step size, the same for 3 ratings
@@ -95,7 +97,7 @@ def inner_loop(
 
     ``lr`` is a float or, for Meta-SGD, a tensor per adapted parameter (its shape, broadcast over
     tasks). Returns the parameters with per-task adapted copies and, if ``track_losses``, the
-    support mean squared error before each step and after the last one [steps + 1, B].
+    support loss before each step and after the last one [steps + 1, B].
     """
     n = mask.sum(1).to(ratings.dtype)
     data_weight = n / (n + prior).clamp_min(1e-12)  # [B]
@@ -322,6 +324,9 @@ class ModelConfig(RankerConfig):
     use_item_id: bool = param(False, "Rating models: learn a vector per item id (MeLU: embedding + "
                               "item bias; factor: item factors). Off, items are described by "
                               "genres and year only (the ranker always has item ids)")
+    fast_path: bool = param(True, "MeLU network, first order: hand-written batched backprop for "
+                            "the inner steps (about 1.6x the autograd step, benchmarks/"
+                            "bench_throughput.py; checked against the same per-task reference)")
 
 
 class ModelAlgorithm(Algorithm):
@@ -350,6 +355,7 @@ class ModelAlgorithm(Algorithm):
             self.model = build_model(
                 config.model, features, **{k: getattr(config, k) for k in options if hasattr(config, k)}
             )
+            self.model.explicit_descent &= bool(getattr(config, "fast_path", True))
         self.params = self.model.init_params(device)
         with torch.no_grad():
             self.params["mu"].fill_((self.scale.min + self.scale.max) / 2)
