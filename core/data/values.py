@@ -90,6 +90,9 @@ def align_ids(values: pd.Series, ids: np.ndarray) -> pd.Series:
     """Ids of a side table (items, users) in the form of the ratings' ids (for a merge)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
+    target_int = np.asarray(ids).dtype.kind in "iu"
+    if target_int and pd.api.types.is_integer_dtype(values.dtype):
+        return values.astype("Int64")  # the usual case (MovieLens): no per-value work
     text = values.map(_id_text)
     if np.asarray(ids).dtype.kind in "iu":
         return text.map(lambda t: canonical_int(t) if t else None).astype("Int64")
@@ -188,6 +191,10 @@ def check_given_scale(
 ) -> None:  # fmt: skip
     """Ratings off a given scale are refused; off its step refused (``strict``: the format says so,
     e.g. whole stars in ML-100K) or noted."""
+    distinct = pd.unique(rating)  # (a hash pass: 25M ratings hold a handful of values)
+    in_range = (distinct >= scale.min - 1e-9) & (distinct <= scale.max + 1e-9)
+    if in_range.all() and not scale.off_step(distinct).any():
+        return
     off = (rating < scale.min - 1e-9) | (rating > scale.max + 1e-9)
     if off.any():
         row = _first(off)
@@ -214,7 +221,10 @@ def scale_notes(
 ) -> list[str]:
     """Notes about what a scale may hide: a lone outlier, a minimum that means "no rating"."""
     notes: list[str] = []
-    values, counts = np.unique(rating, return_counts=True)
+    if not inferred and scale.min != 0:
+        return notes
+    tally = pd.Series(rating).value_counts(sort=False).sort_index()  # hash, then a few values
+    values, counts = tally.index.to_numpy(dtype=np.float64), tally.to_numpy()
     n = len(rating)
     if inferred and len(values) >= 3 and n >= 20:
         rare = max(1, int(n * 0.001))
