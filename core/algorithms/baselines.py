@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..data import RatingsDataset
+from ..ranker import RankingModel
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, Algorithm, AlgorithmConfig, param
 from .functional import (
@@ -22,7 +23,6 @@ from .functional import (
     gradients,
     mean_over_tasks,
     support_and_query,
-    task_losses,
 )
 
 
@@ -218,9 +218,10 @@ class MFFoldIn(ClosedFormBaseline):
 # ------------------------------------------------------------------------------- pretrain + fine-tune
 @dataclass
 class FineTuneConfig(ModelConfig):
-    model: str = param("melu", "Network to pretrain: the MeLU preference estimator or the factor "
-                       "model", choices=("melu", "factor"))
-    inner_lr: float = param(0.1, "Fine-tuning learning rate on the support set", low=1e-7,
+    model: str = param("ranker", "Network to pretrain: the ranker (as MAML's; its user vector is "
+                       "fine-tuned), the MeLU preference estimator or the factor model",
+                       choices=("ranker", "melu", "factor"))
+    inner_lr: float = param(0.3, "Fine-tuning learning rate on the support set", low=1e-7,
                             high=100.0, log=True)
     inner_steps: int = param(5, "Fine-tuning SGD steps on the support set", low=0, high=100)
     inner_prior: float = param(3.0, "Pull towards the pretrained values while fine-tuning, in "
@@ -229,25 +230,30 @@ class FineTuneConfig(ModelConfig):
 
 class FineTune(ModelAlgorithm):
     """The meta-learners' network pretrained as one population model on every training rating
-    (each task's support and query alike, no inner loop), then its decision layers (or, for
-    the factor model, the user's bias and vector) fine-tuned by SGD on the support set.
-    The control that shows whether *meta*-learning the initialisation matters."""
+    (each task's support and query alike, no inner loop), then fine-tuned by SGD on the support
+    set: the ranker's user vector and rating bias (what MAML adapts), the MeLU network's decision
+    layers, the factor model's user bias and vector. The control that shows whether
+    *meta*-learning the initialisation matters."""
 
     name = "finetune"
     title = "Pretrain + fine-tune"
     family = "baseline"
     description = (
-        "Plain supervised training of the same network on all meta-training ratings, then a few "
-        "SGD steps on the new user's support set for the decision layers. Same model and same "
-        "adaptation as MeLU, but the starting point is not meta-learned."
+        "Plain supervised training of the same network as one population model on all "
+        "meta-training users, then a few SGD steps on the new user's support set (the ranker's "
+        "user vector, as MAML adapts it). Same model and same adaptation as the meta-learners, "
+        "but the starting point is not meta-learned: the control for meta-learning."
     )
     Config = FineTuneConfig
-    scope = "decision"
-    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32}
+    train_defaults = {"epochs": 10, "outer_lr": 0.003, "meta_batch_size": 32, "query_size": 50,
+                      "support_min": 2}
+
+    @property
+    def adapted_names(self) -> tuple[str, ...]:
+        return self.model.adapted_names("user" if isinstance(self.model, RankingModel) else "decision")
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         items, ratings, mask = support_and_query(batch)
         with torch.enable_grad():
-            pred = self.model(self.params, batch.user_features, items)
-            loss = mean_over_tasks(task_losses(pred, ratings, mask), mask)
+            loss = mean_over_tasks(self.model.loss(self.params, batch.user_features, items, ratings, mask), mask)
             return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())
