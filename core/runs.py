@@ -54,6 +54,7 @@ METRIC_COLUMNS = [
     "kind", "step", "epoch", "wall_time", "loss", "tasks_per_s",
     "val_mae", "val_rmse", "val_ndcg3",
     "val_recall10", "val_recall20", "val_ndcg10", "val_ndcg20",
+    "val_base_recall20", "val_base_ndcg20",
 ]
 # Statuses a reader can see: the recorded ones, 'interrupted' (recorded 'running' but the
 # writer is gone) and 'broken' (metadata that fails core.run_schema).
