@@ -5,10 +5,16 @@ exposed (a ``QTimer.singleShot(0)`` after ``show()`` that checks ``windowHandle(
 then to the built-in dataset's summary on screen, then to every page built.
 
 Stall: in one process, a 10 ms ``QTimer`` probe on the GUI thread records the largest gap between
-its ticks while a real training run (built-in MovieLens) streams events into the Train page's
-live plot; a second scenario uses a tiny meta-batch so events arrive thousands of times a second.
+its ticks (a) while the Data page loads a large generated ratings file (``--load-rows``, default
+5M rows) up to its summary and split on screen, and (b) while a real training run (built-in
+MovieLens) streams events into the Train page's live plot; a second training scenario uses a tiny
+meta-batch so events arrive thousands of times a second.
+
+Soak: loss points pushed into a LossPlot in batches (as a long run sends them) and the process's
+resident memory measured, with the per-run history cap and without it (``--soak-points``).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py [--runs 5] [--seconds 20]
+        [--load-rows 5000000] [--soak-points 1000000] [--only launch,load,train,soak]
 
 Results are printed as a Markdown table and written to bench_out/gui.json.
 """
@@ -99,6 +105,152 @@ def bench_launch(runs: int) -> dict:
     return {"runs": rows, "summary": summary}
 
 
+# ----------------------------------------------------------------------------- probe
+class Probe:
+    """A 10 ms timer on the GUI thread; the gaps between its ticks are the GUI's stalls."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+        self.gaps: list[float] = []
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(10)
+        self.last = 0.0
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed() / 1e6
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def start(self) -> None:
+        self.clock.start()
+        self.last = 0.0
+        self.timer.start()
+
+    def stop(self) -> dict:
+        self.timer.stop()
+        gaps = self.gaps[1:] or [0.0]
+        return {"probe_ticks": len(gaps), "max_gap_ms": round(max(gaps), 1),
+                "p99_gap_ms": round(sorted(gaps)[int(0.99 * (len(gaps) - 1))], 1),
+                "gaps_over_50ms": sum(g > 50 for g in gaps)}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# ----------------------------------------------------------------------------- load
+def make_ratings_file(path: Path, rows: int, seed: int = 0) -> None:
+    """A ratings CSV (user,item,rating) of ``rows`` rows: ~rows/100 users, 20k items."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    chunk = 1_000_000
+    with open(path, "w") as f:
+        f.write("user,item,rating\n")
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            frame = pd.DataFrame({"user": rng.integers(0, max(1, rows // 100), n),
+                                  "item": rng.integers(0, 20_000, n),
+                                  "rating": rng.integers(1, 6, n)})
+            frame.to_csv(f, header=False, index=False)
+
+
+def bench_load(rows: int) -> dict:
+    """GUI-thread stall while the Data page loads a large file (worker) and shows it."""
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from core.data import ColumnMapping, DatasetSpec
+    from metarec_gui.app import STYLE_SHEET, MainWindow, create_app
+    from metarec_gui.state import AppState
+    from metarec_gui.theme import theme
+
+    tmp = Path(tempfile.mkdtemp())
+    path = tmp / "ratings.csv"
+    t0 = time.perf_counter()
+    make_ratings_file(path, rows)
+    made = time.perf_counter() - t0
+    os.environ["METAREC_WORKSPACE"] = f"{tmp}/ws"
+    app = create_app([])
+    theme().apply()
+    app.setStyleSheet(STYLE_SHEET)
+    window = MainWindow(AppState(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)),
+                        autoload=False)
+    window.resize(1360, 860)
+    window.show()
+    loop = QEventLoop()
+    window.pagesReady.connect(loop.quit)
+    QTimer.singleShot(0, window.start)
+    QTimer.singleShot(60000, loop.quit)
+    loop.exec()
+    page = window.data_page
+    probe = Probe()
+    shown = QEventLoop()
+    window.state.splitChanged.connect(lambda _s: shown.quit())
+    page.loadFinished.connect(lambda ok: None if ok else shown.quit())
+    QTimer.singleShot(600_000, shown.quit)
+    probe.start()
+    t1 = time.perf_counter()
+    page.load(DatasetSpec("table", path=str(path), mapping=ColumnMapping("user", "item", "rating")))
+    shown.exec()
+    seconds = time.perf_counter() - t1
+    # the split's counts and everything queued behind it
+    end = QEventLoop()
+    QTimer.singleShot(500, end.quit)
+    end.exec()
+    result = {"scenario": f"load a {rows:,}-row CSV, summary + split on screen",
+              "seconds": round(seconds, 1), "file_made_s": round(made, 1),
+              "loaded": window.state.dataset is not None, **probe.stop()}
+    window.close()
+    return result
+
+
+# ----------------------------------------------------------------------------- soak
+def bench_soak(points: int, batch: int = 60) -> list[dict]:
+    """Memory growth of a LossPlot fed ``points`` loss points (batches as a live run sends)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from metarec_gui.app import create_app
+    from metarec_gui.widgets.loss_plot import MAX_POINTS, LossPlot
+
+    create_app([])
+    rows = []
+    for cap in (MAX_POINTS, 10**12):
+        plot = LossPlot()
+        plot.resize(1200, 700)
+        plot.show()
+        QCoreApplication.processEvents()
+        before = _rss_mb()
+        plot.max_points = cap
+        plot.add_run("run", "run")
+        rng = np.random.default_rng(0)
+        t0 = time.perf_counter()
+        for start in range(0, points, batch):
+            steps = np.arange(start, start + batch, dtype=float)
+            plot.append_steps("run", steps, 1 + rng.normal(0, 0.1, batch), steps / 100)
+            if (start // batch) % 20 == 0:
+                plot.append_epochs("run", [steps[-1]], {"val_recall20": [0.1], "val_mae": [0.8]})
+                plot.flush()
+                QCoreApplication.processEvents()
+        plot.flush()
+        QCoreApplication.processEvents()
+        after = _rss_mb()
+        rows.append({"cap": "none" if cap > 10**9 else cap, "points": points,
+                     "kept": plot.point_count("run"), "rss_growth_mb": round(after - before, 1),
+                     "kb_per_point": round(1024 * (after - before) / points, 3),
+                     "seconds": round(time.perf_counter() - t0, 1)})
+        plot.close()
+        plot.deleteLater()
+        QCoreApplication.processEvents()
+    return rows
+
+
 # ----------------------------------------------------------------------------- stall
 def bench_stall(seconds: float) -> list[dict]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
@@ -154,6 +306,7 @@ def bench_stall(seconds: float) -> list[dict]:
 
         probe.timeout.connect(tick)
         redraws0 = page.plot.redraw_count
+        rss0 = _rss_mb()
         page.start()
         key = page.run_key
         clock.start()
@@ -162,6 +315,8 @@ def bench_stall(seconds: float) -> list[dict]:
         QTimer.singleShot(int(seconds * 1000), loop.quit)
         loop.exec()
         points = page.plot.point_count(key)
+        received = page.plot._runs[key].seen
+        rss_growth = _rss_mb() - rss0
         t_stop = time.perf_counter()
         page.stop()
         wait_for(page.runEnded, 30000)
@@ -176,8 +331,10 @@ def bench_stall(seconds: float) -> list[dict]:
                                if g > 50][:20],
             "scenario": title,
             "seconds": round(elapsed, 1),
-            "steps": points,
-            "steps_per_s": round(points / seconds, 1),
+            "steps": received,
+            "points_kept": points,
+            "steps_per_s": round(received / seconds, 1),
+            "app_rss_growth_mb": round(rss_growth, 1),
             "plot_redraws_per_s": round(redraws / elapsed, 1),
             "probe_ticks": len(gaps),
             "max_gap_ms": round(max(gaps), 1),
@@ -193,6 +350,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="launches to time")
     parser.add_argument("--seconds", type=float, default=20, help="training time per scenario")
+    parser.add_argument("--load-rows", type=int, default=5_000_000, help="rows of the generated file")
+    parser.add_argument("--soak-points", type=int, default=1_000_000, help="loss points pushed")
+    parser.add_argument("--only", default="launch,load,train,soak", help="scenarios to run")
     parser.add_argument("--out", default=str(ROOT / "bench_out" / "gui.json"))
     parser.add_argument("--child-launch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -200,8 +360,11 @@ def main() -> None:
         _child_launch()
         return
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    launch = bench_launch(args.runs)
-    stall = bench_stall(args.seconds)
+    only = set(args.only.split(","))
+    launch = bench_launch(args.runs) if "launch" in only else None
+    load = bench_load(args.load_rows) if "load" in only else None
+    stall = bench_stall(args.seconds) if "train" in only else []
+    soak = bench_soak(args.soak_points) if "soak" in only else []
     import pyqtgraph
     import PySide6
 
@@ -211,26 +374,40 @@ def main() -> None:
                     "pyqtgraph": pyqtgraph.__version__,
                     "qpa": os.environ.get("QT_QPA_PLATFORM", "")},
         "launch": launch,
+        "load": load,
         "stall": stall,
+        "soak": soak,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    s = launch["summary"]
-    print(f"\nLaunch ({args.runs} runs, QPA {result['machine']['qpa']}), seconds from spawn: "
-          "median (max)")
-    print("| window exposed | built-in dataset shown | all pages built |")
-    print("|---|---|---|")
-    print(f"| {s['exposed']['median']} ({s['exposed']['max']}) | {s['dataset_shown']['median']} "
-          f"({s['dataset_shown']['max']}) | {s['pages_ready']['median']} "
-          f"({s['pages_ready']['max']}) |")
+    if launch:
+        s = launch["summary"]
+        print(f"\nLaunch ({args.runs} runs, QPA {result['machine']['qpa']}), seconds from spawn: "
+              "median (max)")
+        print("| window exposed | built-in dataset shown | all pages built |")
+        print("|---|---|---|")
+        print(f"| {s['exposed']['median']} ({s['exposed']['max']}) | {s['dataset_shown']['median']} "
+              f"({s['dataset_shown']['max']}) | {s['pages_ready']['median']} "
+              f"({s['pages_ready']['max']}) |")
+    if load:
+        print("\n| load scenario | seconds | max GUI gap (ms) | p99 gap (ms) | gaps > 50 ms |")
+        print("|---|---|---|---|---|")
+        print(f"| {load['scenario']} | {load['seconds']} | {load['max_gap_ms']} | "
+              f"{load['p99_gap_ms']} | {load['gaps_over_50ms']} |")
+    if soak:
+        print("\n| soak: history cap | loss points | points kept | RSS growth (MB) | KB/point |")
+        print("|---|---|---|---|---|")
+        for r in soak:
+            print(f"| {r['cap']} | {r['points']:,} | {r['kept']:,} | {r['rss_growth_mb']} | "
+                  f"{r['kb_per_point']} |")
     print("\n| scenario | steps/s | redraws/s | max GUI gap (ms) | p99 gap (ms) | gaps > 50 ms "
-          "| stop → thread end (s) |")
-    print("|---|---|---|---|---|---|---|")
+          "| stop → thread end (s) | app RSS growth (MB) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in stall:
         print(f"| {r['scenario']} | {r['steps_per_s']} | {r['plot_redraws_per_s']} | "
               f"{r['max_gap_ms']} | {r['p99_gap_ms']} | {r['gaps_over_50ms']} | "
-              f"{r['stop_to_thread_end_s']} |")
+              f"{r['stop_to_thread_end_s']} | {r['app_rss_growth_mb']} |")
     print(f"\nwritten to {out}")
 
 

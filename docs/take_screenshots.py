@@ -1,7 +1,12 @@
 """Reproduce the screenshots in docs/ from the real app (a real window, e.g. under Xvfb).
 
-    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python docs/take_screenshots.py
-    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python docs/take_screenshots.py compare --dark
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python docs/take_screenshots.py
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python docs/take_screenshots.py compare --dark
+
+Every page is saved at each of ``--sizes`` (default 1280x720, a laptop, and 1920x1080) as
+``docs/screenshot-<page>-<W>x<H>.png``; the first size is also saved as
+``docs/screenshot-<page>.png`` (the README's). Needs ``xvfb libxcb-icccm4 libxcb-keysyms1
+libxcb-cursor0`` on Debian/Ubuntu for a real X window.
 
 Each page is a *scene*: a function that brings the window into a realistic state and returns
 when it is ready to grab. Add a page by writing ``scene_<name>(shot)`` and listing it in
@@ -219,14 +224,21 @@ def main() -> None:
     parser.add_argument("scenes", nargs="*", default=list(SCENES), help="pages to shoot")
     parser.add_argument("--dark", action="store_true", help="dark palette")
     parser.add_argument("--out", default=str(ROOT / "docs"))
-    parser.add_argument("--size", default="1440x900", help="window size WxH")
+    parser.add_argument("--sizes", default="1280x720,1920x1080", help="window sizes WxH,WxH")
     args = parser.parse_args()
-    size = tuple(int(v) for v in args.size.split("x"))
-    shot = Shot(args.dark, size)  # type: ignore[arg-type]
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    shot = Shot(args.dark, sizes[0])  # type: ignore[arg-type]
     suffix = "-dark" if args.dark else ""
     for name in args.scenes:
+        shot.window.resize(*sizes[0])
+        shot.settle()
         SCENES[name](shot)
-        shot.save(Path(args.out) / f"screenshot-{name}{suffix}.png")
+        for n, (w, h) in enumerate(sizes):
+            shot.window.resize(w, h)
+            shot.settle(1.0)
+            shot.save(Path(args.out) / f"screenshot-{name}-{w}x{h}{suffix}.png")
+            if n == 0:
+                shot.save(Path(args.out) / f"screenshot-{name}{suffix}.png")
     page = shot.window.page("train")
     if getattr(page, "is_training", lambda: False)():
         page.stop()

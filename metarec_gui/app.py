@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import os
 import sys
 import time
 
@@ -31,9 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from .pages.data import DataPage
-from .settings import Settings, open_qsettings
+from .settings import open_qsettings
 from .state import AppState
-from .theme import MODES, theme
 from .widgets.log_panel import LogPanel
 from .window_actions import WindowActions
 from .workers import FunctionJob, shutdown_jobs
@@ -383,53 +381,19 @@ def _warm_up() -> float:
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
-    app.setApplicationName("MetaRec")
-    app.setOrganizationName("MetaRec")
-    app.setApplicationDisplayName("MetaRec")
-    return app
+    from .launch import create_app as _create
+
+    return _create(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``metarec-gui`` script."""
-    from .platform_check import platform_problem
+    """Entry point of the ``metarec-gui`` script (see ``metarec_gui.launch``)."""
+    from .launch import main as _main
 
-    problem = platform_problem()
-    if problem:
-        sys.stderr.write(problem + "\n")
-        return 1
-    app = create_app(argv)
-    settings = _settings()
-    mode = Settings(settings).theme
-    if mode in MODES and "METAREC_THEME" not in os.environ:
-        theme().set_mode(mode)  # applies it
-    else:
-        theme().apply()
-    app.setStyleSheet(STYLE_SHEET)
-    window = MainWindow(AppState(settings))
-    window.show()
-    QTimer.singleShot(0, window.start)
-    install_terminate_handler(window)
-    return app.exec()
+    return _main(argv)
 
 
 def install_terminate_handler(window: MainWindow) -> None:
-    """SIGTERM (and SIGINT/SIGHUP) close the app like Quit, without asking: a training run is
-    stopped and written as cancelled first. Python runs signal handlers only when it holds the
-    interpreter, so a timer hands it control a few times a second."""
-    import signal
+    from .launch import install_terminate_handler as _install
 
-    def handler(signum: int, _frame) -> None:  # noqa: ANN001
-        QTimer.singleShot(0, lambda: window.terminate(signum))
-
-    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), handler)
-    timer = QTimer(window)
-    timer.setInterval(200)
-    timer.timeout.connect(lambda: None)
-    timer.start()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    _install(window)

@@ -14,11 +14,9 @@ whatever the training speed. Smoothing is TensorBoard's debiased exponential mov
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +27,6 @@ from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -40,6 +37,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..theme import style_view, theme
+from .curve_data import Buffer as _Buffer
+from .curve_data import ema, sensible_range
+from .curve_export import CurveReadoutAndExport
 
 MAX_FPS = 20
 MAX_POINTS = 20_000  # loss points kept per run: beyond, every other point (uniformly) is dropped
@@ -50,71 +50,6 @@ DEFAULT_METRICS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("val_ndcg20", "Validation nDCG@20 (higher is better)"),
      ("val_ndcg3", "Validation nDCG@3 (higher is better)")),
 )
-
-
-def sensible_range(lo: float, hi: float, min_span_frac: float = 0.1) -> tuple[float, float]:
-    """A y range around [lo, hi] never narrower than ``min_span_frac`` of the values' size, so
-    noise in the 4th decimal does not fill the plot and look like movement."""
-    span = hi - lo
-    floor = max(abs(hi), abs(lo), 1e-6) * min_span_frac
-    if span < floor:
-        mid = (hi + lo) / 2
-        lo, hi, span = mid - floor / 2, mid + floor / 2, floor
-    return lo - 0.05 * span, hi + 0.08 * span
-
-
-class _Buffer:
-    """A growable float64 array (amortised O(1) appends)."""
-
-    def __init__(self) -> None:
-        self._data = np.empty(256, dtype=np.float64)
-        self.n = 0
-
-    def extend(self, values: Iterable[float] | np.ndarray) -> None:
-        arr = np.asarray(values, dtype=np.float64).ravel()
-        need = self.n + len(arr)
-        if need > len(self._data):
-            grown = np.empty(max(need, 2 * len(self._data)), dtype=np.float64)
-            grown[: self.n] = self._data[: self.n]
-            self._data = grown
-        self._data[self.n : need] = arr
-        self.n = need
-
-    def view(self) -> np.ndarray:
-        return self._data[: self.n]
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def halve(self) -> None:
-        """Keep every other value (the first included): the history cap."""
-        kept = self._data[: self.n : 2].copy()
-        self._data = np.empty(max(256, 2 * len(kept)), dtype=np.float64)
-        self._data[: len(kept)] = kept
-        self.n = len(kept)
-
-
-def ema(values: np.ndarray, weight: float, num: float = 0.0, den: float = 0.0
-        ) -> tuple[np.ndarray, float, float]:
-    """Debiased EMA (TensorBoard's smoothing) continuing from state (num, den).
-
-    smoothed_t = num_t / den_t with num_t = w num_{t-1} + x_t, den_t = w den_{t-1} + 1; non-finite
-    values are skipped (the previous smoothed value is repeated). Returns (smoothed, num, den).
-    """
-    v = np.asarray(values, dtype=np.float64).copy()
-    v[~np.isfinite(v)] = np.nan
-    if len(v) == 0:
-        return v, num, den
-    count = np.cumsum(np.isfinite(v))
-    wp = weight**count
-    d = (1.0 - wp) / (1.0 - weight) if weight < 1 else count.astype(np.float64)
-    e = pd.Series(v).ewm(alpha=1.0 - weight, adjust=True, ignore_na=True).mean().to_numpy()
-    s = np.where(count > 0, e * d, 0.0)
-    num_t = wp * num + s
-    den_t = wp * den + d
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(den_t > 0, num_t / den_t, np.nan)
-    return out, float(num_t[-1]), float(den_t[-1])
 
 
 @dataclass
@@ -139,7 +74,7 @@ class _Run:
     seen: int = 0  # loss points received
 
 
-class LossPlot(QWidget):
+class LossPlot(CurveReadoutAndExport, QWidget):
     """Loss and validation metrics of any number of runs, overlaid, one colour per run."""
 
     runVisibilityChanged = Signal(str, bool)
@@ -647,130 +582,5 @@ class LossPlot(QWidget):
             item.setPen(pg.mkPen(grid, width=1))
         self._update_x_labels()
 
-    # ------------------------------------------------------------------ hover
-    def _on_mouse_moved(self, args: tuple) -> None:
-        pos = args[0]
-        plot = next((p for p in self._all_plots() if p.sceneBoundingRect().contains(pos)), None)
-        if plot is None or not self._runs:
-            for line in self._cursor_lines:
-                line.setVisible(False)
-            return
-        x = plot.vb.mapSceneToView(pos).x()
-        if plot.ctrl.logXCheck.isChecked():
-            x = 10**x
-        for line in self._cursor_lines:
-            line.setPos(x)
-            line.setVisible(True)
-        self.readout.setText(self.describe_at(x, metrics=plot is not self.loss_plot))
 
-    def describe_at(self, x: float, metrics: bool = False) -> str:
-        """Rich text with each visible run's values nearest to ``x`` (the hover readout)."""
-        parts = []
-        xname = "step" if self._x_mode == "step" else "t"
-        for run in self._runs.values():
-            if not run.visible:
-                continue
-            color = theme().run_color(run.color_index).name()
-            swatch = f'<span style="color:{color}">■</span>'
-            if metrics:
-                xs = run.epoch_steps.view() if self._x_mode == "step" else run.epoch_times.view()
-                i = _nearest(xs, x)
-                if i is None:
-                    continue
-                vals = " ".join(f"{n.removeprefix('val_')} {run.metrics[n].view()[i]:.4f}"
-                                for n in self._shown if n in run.metrics
-                                and run.metrics[n].n > i)
-                parts.append(f"{swatch} {run.label}: {xname} {_fmt_x(xs[i])} · {vals}")
-            else:
-                xs = run.steps.view() if self._x_mode == "step" else run.times.view()
-                i = _nearest(xs, x)
-                if i is None:
-                    continue
-                parts.append(f"{swatch} {run.label}: {xname} {_fmt_x(xs[i])} · loss "
-                             f"{run.losses.view()[i]:.4f} (smoothed {run.smoothed.view()[i]:.4f})")
-        return "&nbsp;&nbsp;&nbsp;".join(parts) or " "
-
-    # ------------------------------------------------------------------ export
-    @Slot()
-    def _on_export_action(self) -> None:
-        kind = self.sender().data()
-        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)"}
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves", f"curves.{kind}", filters[kind])
-        if not path:
-            return
-        if not path.lower().endswith(f".{kind}"):
-            path += f".{kind}"
-        {"png": self.export_png, "svg": self.export_svg, "csv": self.export_csv}[kind](path)
-
-    def export_png(self, path: str | Path, width: int | None = None) -> None:
-        """The plots as a PNG (``width`` in pixels; default twice the on-screen width)."""
-        from pyqtgraph.exporters import ImageExporter
-
-        self.flush()
-        exporter = ImageExporter(self.graphics.ci)
-        exporter.parameters()["width"] = int(width or max(800, 2 * self.graphics.width()))
-        exporter.parameters()["antialias"] = True
-        exporter.export(str(path))
-
-    def export_svg(self, path: str | Path) -> None:
-        """The plots as an SVG vector image (rendered by QtSvg: pyqtgraph 0.14's SVG exporter
-        cannot parse the path data Qt 6 writes)."""
-        from PySide6.QtCore import QRectF, QSize
-        from PySide6.QtGui import QPainter
-        from PySide6.QtSvg import QSvgGenerator
-
-        self.flush()
-        scene = self.graphics.scene()
-        rect = self.graphics.ci.sceneBoundingRect()
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(QSize(int(rect.width()), int(rect.height())))
-        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        generator.setTitle("MetaRec training curves")
-        painter = QPainter(generator)
-        try:
-            painter.fillRect(QRectF(0, 0, rect.width(), rect.height()),
-                             QColor(theme().plot_background()))
-            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-        finally:
-            painter.end()
-
-    def export_csv(self, path: str | Path) -> None:
-        """Tidy CSV: run, label, series (loss, loss_smoothed, metric names), step, wall_time, value."""
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["run", "label", "series", "step", "wall_time", "value"])
-            for run in self._runs.values():
-                steps, times = run.steps.view(), run.times.view()
-                for series, values in (("loss", run.losses.view()),
-                                       ("loss_smoothed", run.smoothed.view())):
-                    for s, t, v in zip(steps, times, values, strict=True):
-                        w.writerow([run.key, run.label, series, _num(s), _num(t), _num(v)])
-                es, et = run.epoch_steps.view(), run.epoch_times.view()
-                for name, buf in run.metrics.items():
-                    for s, t, v in zip(es, et, buf.view(), strict=False):
-                        w.writerow([run.key, run.label, name, _num(s), _num(t), _num(v)])
-
-
-def _nearest(xs: np.ndarray, x: float) -> int | None:
-    """Index of the point nearest to ``x`` in a non-decreasing array (NaNs allowed, slower)."""
-    if len(xs) == 0 or not math.isfinite(x):
-        return None
-    if np.isfinite(xs[0]) and np.isfinite(xs[-1]):
-        i = int(np.searchsorted(xs, x))
-        candidates = [j for j in (i - 1, i) if 0 <= j < len(xs)]
-        return min(candidates, key=lambda j: abs(xs[j] - x))
-    finite = np.isfinite(xs)
-    if not finite.any():
-        return None
-    return int(np.nanargmin(np.where(finite, np.abs(xs - x), np.nan)))
-
-
-def _fmt_x(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:.2f}"
-
-
-def _num(v: float) -> str:
-    if not math.isfinite(v):
-        return ""
-    return f"{v:.0f}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+__all__ = ["DEFAULT_METRICS", "LossPlot", "MAX_POINTS", "ema", "sensible_range"]
