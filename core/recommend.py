@@ -47,6 +47,7 @@ class HeldoutResult:
     mae: float
     base_mae: float
     truth_corr: float | None  # synthetic data: correlation of predictions with true preference
+    base_truth_corr: float | None = None  # the same for the un-adapted predictions
 
 
 def _item_rows(dataset: RatingsDataset, items: np.ndarray) -> pd.DataFrame:
@@ -150,7 +151,8 @@ class Recommender:
         adapted["because"] = ""
         if explain and len(items) and len(order):
             pulls = self.contributions(items, values, codes, order, steps)
-            adapted["because"] = [self._because(items, pulls[:, c]) for c in range(len(order))]
+            liked = self._liked(values)
+            adapted["because"] = [self._because(items[liked], pulls[liked, c]) for c in range(len(order))]
         unadapted = _item_rows(self.dataset, base_order[:top])
         unadapted["score"] = base[base_order[:top]]
         unadapted["rating"] = np.nan if implicit else base_pred[base_order[:top]]
@@ -194,14 +196,20 @@ class Recommender:
         return [(int(items[j]), str(titles[items[j]]), float(values[j]), float(pulls[j])) for j in order]
 
     def _because(self, items: np.ndarray, pulls: np.ndarray, n: int = 3) -> str:
+        """Titles of the (liked) rated items that pull an item up most, largest first."""
         titles = self.dataset.items["title"].to_numpy()
         order = [j for j in np.argsort(-pulls, kind="stable")[:n] if pulls[j] > 1e-9]
         return "; ".join(str(titles[items[j]]) for j in order)
 
+    def _liked(self, values: np.ndarray) -> np.ndarray:
+        """bool per rating: at or above the relevance threshold (every interaction if implicit)."""
+        if bool(getattr(self.dataset, "implicit", False)):
+            return np.ones(len(values), dtype=bool)
+        return values >= self.dataset.scale.relevance_threshold() - 1e-6
+
     def liked_genres(self, items: np.ndarray, values: np.ndarray) -> set[str]:
         """Genres of the items rated at or above the relevance threshold."""
-        implicit = bool(getattr(self.dataset, "implicit", False))
-        liked = items if implicit else items[values >= self.dataset.scale.relevance_threshold() - 1e-6]
+        liked = items[self._liked(values)]
         genres = self.dataset.items["genres"].astype(str).iloc[liked].str.split("|")
         return {g for gs in genres for g in gs if g and g != "(no genres listed)"}
 
@@ -238,12 +246,13 @@ class Recommender:
         table["actual"] = actual
         table["predicted"] = pred
         table["base"] = base
-        corr = None
+        corr = base_corr = None
         if self.dataset.truth is not None and len(hidden) > 2:
             truth = self.dataset.truth[user, self.dataset.item[hidden]]
-            corr = float(np.corrcoef(truth, pred)[0, 1]) if np.std(pred) > 0 else 0.0
+            corr, base_corr = (float(np.corrcoef(truth, p)[0, 1]) if np.std(p) > 0 else 0.0 for p in (pred, base))
         return HeldoutResult(
-            sup, table, float(np.abs(pred - actual).mean()), float(np.abs(base - actual).mean()), corr
+            sup, table, float(np.abs(pred - actual).mean()), float(np.abs(base - actual).mean()), corr,
+            base_corr,
         )
 
     def suggest_items_to_rate(

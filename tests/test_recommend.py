@@ -64,9 +64,12 @@ def test_reasons_are_the_rated_items_that_pull_an_item_up(trained):
     before = rec.recommend(ratings, top=dataset.n_items, min_ratings=0, explain=False)
     delta = before.scores[item] - after.scores[item]
     assert delta == pytest.approx(why[0][3], rel=1e-4, abs=1e-5)
-    named = top.adapted["because"].iloc[0]
-    if why[0][3] > 0:
-        assert why[0][1] in named
+    # "because" names liked items only (a dislike may pull an item up, but is no reason to give).
+    named = top.adapted["because"].iloc[0].split("; ")
+    liked = [w for w in why if w[2] >= dataset.scale.relevance_threshold() and w[3] > 1e-9]
+    if liked:
+        assert named[0] == liked[0][1]
+    assert all(w[1] not in named for w in why if w[2] < dataset.scale.relevance_threshold())
 
 
 def test_candidate_filter_counts_training_users_only(trained):
