@@ -150,6 +150,29 @@ def test_short_lists_are_never_silent(tiny, tmp_path, capsys):
     assert "only 0 item(s)" in captured.err and "lower --min-ratings" in captured.err
 
 
+def test_the_candidate_filter_counts_training_users_only(tiny, tmp_path, capsys):
+    import numpy as np
+
+    from core.cli.common import open_run, run_context
+    from core.recommend import Recommender
+    from core.split import train_rows
+
+    _, _, _, run = tiny
+    dataset, split, algorithm = run_context(open_run(str(run)))
+    train_counts = np.bincount(dataset.item[train_rows(dataset, split)], minlength=dataset.n_items)
+    all_counts = dataset.ratings_per_item
+    threshold = int(np.median(train_counts)) + 1  # between the training and the full counts
+    assert ((train_counts >= threshold) != (all_counts >= threshold)).any()
+    (tmp_path / "one.csv").write_text("item,rating\n1,5\n")
+    assert main(["recommend", str(run), "--ratings", str(tmp_path / "one.csv"), "--top", "100",
+                 "--min-ratings", str(threshold), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = train_counts >= threshold
+    expected[_ids(dataset, 1)[0]] = False
+    assert report["candidates"] == int(expected.sum()) == len(report["adapted"])
+    assert np.array_equal(Recommender(algorithm, dataset, split).candidate_counts(), train_counts)
+
+
 def test_user_features_parse_and_encode(tmp_path):
     dataset = load_dataset(str(ml100k_folder(tmp_path)))
     assert parse_user_features(["gender=F", "occupation = writer"]) == {
@@ -185,3 +208,8 @@ def test_predict_on_data_with_user_features(tmp_path, capsys):
                  str(tmp_path / "q.csv"), "--out", str(tmp_path / "p.csv"),
                  "--user-feature", "planet=Mars"]) == 2
     assert "unknown user feature(s) planet" in capsys.readouterr().err
+    (tmp_path / "mine.csv").write_text("item,rating\n1,5\nMovie 2,3\n")
+    for extra in ([], ["--user-feature", "gender=F", "--user-feature", "age=30"]):
+        assert main(["recommend", str(run), "--ratings", str(tmp_path / "mine.csv"), "--top", "3",
+                     "--min-ratings", "0", "--json", *extra]) == 0
+        assert len(json.loads(capsys.readouterr().out)["adapted"]) == 3
