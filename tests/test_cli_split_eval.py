@@ -115,3 +115,16 @@ def test_metric_tables_show_whatever_keys_the_evaluation_has():
     assert "0.3000" in text and "12" in text
     text = format_metrics(implicit)
     assert "MAE" not in text and "RMSE" not in text and "nDCG@20" in text
+
+
+def test_a_relative_dataset_path_is_stored_resolved(tmp_path, monkeypatch, capsys):
+    data = longtail_csv(tmp_path, per_user=40)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", data.name, "--algorithm", "item_bias", "--out", "run",
+                 "-q"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--k", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["5"]["users"] > 0

@@ -63,10 +63,14 @@ def algorithm_defaults(cls) -> tuple[list[dict], list[dict]]:
 
 
 def default_algorithm() -> str:
-    """The app's default algorithm (core.algorithms.DEFAULT_ALGORITHM where it exists)."""
-    from .. import algorithms
+    """The app's default algorithm (the one core.workflows gives the app)."""
+    try:
+        from ..workflows import default_algorithm as shared
+    except ImportError:
+        from .. import algorithms
 
-    return str(getattr(algorithms, "DEFAULT_ALGORITHM", "maml"))
+        return str(getattr(algorithms, "DEFAULT_ALGORITHM", "maml"))
+    return shared()
 
 
 def cmd_algorithms(args: argparse.Namespace) -> None:
