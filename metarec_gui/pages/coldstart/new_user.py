@@ -85,7 +85,7 @@ class NewUserPanel(QWidget):
         self.split.setChildrenCollapsible(False)
         self.split.setStretchFactor(0, 1)
         self.split.setStretchFactor(1, 2)
-        self.split.setSizes([380, 760])
+        self.split.setSizes([340, 800])  # the lists are the story: they get the width
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 6, 4, 4)
         layout.addWidget(self.split)

@@ -41,7 +41,6 @@ except ImportError:  # pragma: no cover
     from ...widgets.background import Background
 
 ADAPT_DELAY_MS = 250
-LAST_RUN_KEY = "coldstart/last_run"
 
 
 class ColdStartPage(QWidget):
@@ -225,7 +224,7 @@ class ColdStartPage(QWidget):
         self.load_run(run)
 
     def _restore_last_run(self) -> None:
-        last = self.state.settings.value(LAST_RUN_KEY)
+        last = self.state.prefs.coldstart_run
         if last and self.state.dataset is not None:
             self.picker.select_path(str(last))
         if self.run is None:
@@ -248,7 +247,7 @@ class ColdStartPage(QWidget):
         if dataset is not self.state.dataset or self.run is None or run.path != self.run.path:
             return  # superseded
         self.recommender = Recommender(algorithm, dataset, self.state.split)
-        self.state.settings.setValue(LAST_RUN_KEY, str(run.path))
+        self.state.prefs.coldstart_run = str(run.path)
         title = run.config.get("title") or run.config.get("algorithm", "")
         self._set_status(f"<b>{title}</b> · {run.name} · on {algorithm.device}")
         self._refresh_suggestions()

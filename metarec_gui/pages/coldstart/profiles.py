@@ -25,7 +25,6 @@ from core.profiles import Profile, ProfileError, list_profiles, load_profile, sa
 from ...state import AppState
 from .ratings import RatingsStore
 
-LAST_PROFILE_KEY = "coldstart/last_profile"
 PROFILE_PATH_ROLE = Qt.ItemDataRole.UserRole + 20
 UNSAVED = "Unsaved profile"
 
@@ -220,7 +219,7 @@ class ProfileBar(QWidget):
             return False
         dropped = len(profile.ratings) - len(ratings)
         self.name, self.path = profile.name, Path(path)
-        self.state.settings.setValue(LAST_PROFILE_KEY, str(path))
+        self.state.prefs.coldstart_profile = str(path)
         self.store.replace(ratings)
         self.update_label()
         self.message.emit(
@@ -239,7 +238,7 @@ class ProfileBar(QWidget):
         path = save_profile(profile, self.state.profiles_dir())
         self.name, self.path = profile.name, Path(path)
         self.store.mark_saved()
-        self.state.settings.setValue(LAST_PROFILE_KEY, str(path))
+        self.state.prefs.coldstart_profile = str(path)
         self.refresh()
         text = f"Saved profile '{profile.name}' ({len(profile.ratings)} ratings) to {path}"
         self.message.emit(text, "info")
@@ -263,14 +262,14 @@ class ProfileBar(QWidget):
         if not self.confirm_discard(self, "start a new profile"):
             return False
         self.name, self.path = None, None
-        self.state.settings.remove(LAST_PROFILE_KEY)
+        self.state.prefs.coldstart_profile = None
         self.store.replace({})
         self.update_label()
         self.loaded.emit()
         return True
 
     def restore_last(self) -> None:
-        last = self.state.settings.value(LAST_PROFILE_KEY)
+        last = self.state.prefs.coldstart_profile
         if not last or not Path(str(last)).is_file() or self.state.dataset is None:
             return
         try:
