@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from core.data import RatingScale, build_dataset
-from core.profiles import Profile, save_profile
+from core.profiles import Profile, load_profile, save_profile
 from core.split import SplitConfig, make_split
 from core.training import Trainer
 from metarec_gui.pages.coldstart import ColdStartPage
@@ -114,8 +114,7 @@ def test_new_user_recommendations_adapt_and_skip_rated(qtbot, world, settings_fi
     assert sorted(page.rated.items()) == sorted(rated)
     assert len(rec.losses) > 1  # the inner loop is plotted
     assert not page.loss_chart.is_empty() and len(page.loss_curve.getData()[0]) == len(rec.losses)
-    suggestions = page.suggestions.items()
-    assert suggestions and not set(rated) & set(suggestions)
+    qtbot.waitUntil(lambda: page.suggestions.items() and not set(rated) & set(page.suggestions.items()))
 
 
 @pytest.mark.parametrize("size", [(1130, 540), (1130, 670), (1770, 900)])  # the page at 1280x720 (log
@@ -283,6 +282,18 @@ def test_profile_roundtrip_and_restore(qtbot, world, settings_file):
     assert again.load_profile_file(path)
     assert again.ratings == ratings
     assert any(name.startswith("Test user A") for name in again.profile_names())
+
+
+def test_unsaved_ratings_survive_loading_another_dataset(qtbot, world, settings_file):
+    state = make_state(world, settings_file)
+    page = open_page(qtbot, state, run=None)
+    page.set_ratings({1: 4.0, 2: 2.0}, adapt=False)
+    with qtbot.waitSignal(page.profileSaved) as saved:
+        state.set_dataset(synthetic(seed=1, name="other", with_users=False))
+    assert page.ratings == {} and not page.has_unsaved_changes()
+    kept = load_profile(saved.args[0])
+    assert "auto-saved" in kept.name and kept.dense_ratings(world[1]) == {1: 4.0, 2: 2.0}
+    Path(saved.args[0]).unlink()
 
 
 def test_profile_of_another_dataset_is_refused_clearly(qtbot, world, settings_file):

@@ -52,6 +52,7 @@ class ColdStartPage(QWidget):
     profileChanged = Signal()  # the new user's ratings or profile changed
     profileSaved = Signal(str)  # path of the profile file just written
     reasonsShown = Signal(int)  # the Why panel shows the reasons for this item
+    suggestionsShown = Signal()  # the "ask me" list is up to date
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,10 +192,11 @@ class ColdStartPage(QWidget):
 
     # ================================================================== state changes
     def _on_dataset(self, dataset) -> None:
+        previous, self._dataset = getattr(self, "_dataset", None), dataset
         self._unload("")
         self.new_user.set_dataset(dataset)
         self.heldout.support_delegate.set_values(dataset.scale.values() if dataset is not None else [1.0])
-        self.profile_bar.reset()
+        self.profile_bar.reset(previous)
         self._on_split(self.state.split)
         if dataset is not None:
             self.profile_bar.restore_last()
@@ -290,10 +292,18 @@ class ColdStartPage(QWidget):
             self._schedule_adapt()
 
     def _refresh_suggestions(self) -> None:
-        if self.recommender is None:
+        """The "ask me" list, computed off the GUI thread (item statistics of a large file)."""
+        recommender = self.recommender
+        if recommender is None:
             self.suggestions.set_frame(None)
             return
-        self.suggestions.set_frame(self.recommender.suggest_items_to_rate(self.store.ratings(), n=30))
+        ratings = self.store.ratings()
+
+        def shown(frame: Any) -> None:
+            if recommender is self.recommender:
+                self.suggestions.set_frame(frame)
+                self.suggestionsShown.emit()
+        self._submit("suggest", lambda: recommender.suggest_items_to_rate(ratings, n=30), shown)
 
     # ================================================================== adaptation
     def _schedule_adapt(self) -> None:

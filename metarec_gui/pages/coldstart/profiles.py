@@ -4,6 +4,7 @@ question a person gets before unsaved ratings would be lost (new profile, anothe
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import shiboken6
@@ -104,8 +105,19 @@ class ProfileBar(QWidget):
             return None
         return Profile.from_dense(self.name or UNSAVED, dataset, ratings)
 
-    def reset(self) -> None:
-        """Forget the profile (another dataset was loaded): no name, no ratings, clean."""
+    def reset(self, previous_dataset=None) -> None:  # noqa: ANN001
+        """Forget the profile (another dataset was loaded): no name, no ratings, clean. Unsaved
+        ratings of ``previous_dataset`` are kept first, as an auto-saved profile of it."""
+        if previous_dataset is not None and self.has_unsaved_changes() and len(self.store):
+            name = f"{self.name or 'Unsaved'} (auto-saved {time.strftime('%Y-%m-%d %H.%M.%S')})"
+            try:
+                path = save_profile(Profile.from_dense(name, previous_dataset, self.store.ratings()),
+                                    self.state.profiles_dir())
+            except OSError as exc:
+                self.state.log(f"Cold-start: could not keep the unsaved ratings: {exc}", "error")
+            else:
+                self.state.log(f"Cold-start: unsaved ratings kept as profile '{name}' ({path})", "warning")
+                self.saved.emit(str(path))
         self.name, self.path = None, None
         self.store.replace({})
         self.refresh()
