@@ -441,3 +441,13 @@ def test_schema_accepts_what_the_trainer_writes(template):
     validate_config(_config(template), "config.json")
     validate_summary(json.loads((template / "summary.json").read_text()), "summary.json")
     assert Run(template).notes == []
+
+
+def test_trainer_overwrite_passes_through(data, tmp_path):
+    dataset, split = data
+    first = Trainer("user_item_bias", dataset, split, run_dir=tmp_path / "r").run()
+    refused = Trainer("user_item_bias", dataset, split, run_dir=tmp_path / "r").run()
+    assert first["status"] == "finished" and refused["status"] == "failed"
+    assert "already holds a run" in refused["error"]
+    again = Trainer("global_mean", dataset, split, run_dir=tmp_path / "r", overwrite=True).run()
+    assert again["status"] == "finished" and Run(tmp_path / "r").config["algorithm"] == "global_mean"
