@@ -307,3 +307,24 @@ def test_profile_of_another_dataset_is_refused_clearly(qtbot, world, settings_fi
     assert "MovieLens 1M" in page.banner.text() and "not on the loaded" in page.banner.text()
     assert page.ratings == {1: 3.0}
     path.unlink()
+
+
+def test_demo_personas_where_their_films_exist(qtbot, world, settings_file):
+    from core.data import load_dataset
+    from core.personas import PERSONAS, persona_ratings
+
+    state = make_state(world, settings_file)
+    page = open_page(qtbot, state, run=None)
+    assert not page.profile_bar.demo_button.isVisibleTo(page)  # synthetic titles: no persona fits
+    movielens = load_dataset("movielens-small")
+    state.set_dataset(movielens)
+    bar = page.profile_bar
+    assert bar.demo_button.isVisibleTo(page) and bar.persona_names()[0] == PERSONAS[0].name
+    page.set_rating(0, 3.0)
+    page.undo_stack.undo()
+    assert bar.load_persona(PERSONAS[0].name)
+    assert page.ratings == persona_ratings(movielens, PERSONAS[0])
+    assert page.profile_name == PERSONAS[0].name and not page.has_unsaved_changes()
+    assert page.undo_stack.undoText() == f"Demo persona '{PERSONAS[0].name}'"
+    page.undo_stack.undo()  # one step back to the ratings before
+    assert page.ratings == {}

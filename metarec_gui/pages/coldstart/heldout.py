@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -158,10 +159,13 @@ class HeldoutPanel(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         self.support_heading = heading("Revealed ratings (support set)", 10)
         self.pred_heading = heading("Hidden ratings: predicted vs. actual", 10)
+        # K <= 20 revealed ratings: that table is as tall as its rows; the query set takes the rest
+        self.support_view.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.support_view.setMinimumHeight(22 * 3 + 26)
         left_layout.addWidget(self.support_heading)
-        left_layout.addWidget(self.support_view, 2)
+        left_layout.addWidget(self.support_view)
         left_layout.addWidget(self.pred_heading)
-        left_layout.addWidget(self.pred_view, 3)
+        left_layout.addWidget(self.pred_view, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)

@@ -197,6 +197,7 @@ class ColdStartPage(QWidget):
         self.new_user.set_dataset(dataset)
         self.heldout.support_delegate.set_values(dataset.scale.values() if dataset is not None else [1.0])
         self.profile_bar.reset(previous)
+        self.profile_bar.set_personas(dataset)
         self._on_split(self.state.split)
         if dataset is not None:
             self.profile_bar.restore_last()

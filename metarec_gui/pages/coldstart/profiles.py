@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.personas import PERSONAS, Persona, persona_ratings
 from core.profiles import Profile, ProfileError, list_profiles, load_profile, save_profile
 
 from ...state import AppState
@@ -63,6 +64,14 @@ class ProfileBar(QWidget):
         menu = QMenu(self.save_button)
         self.save_as_action = menu.addAction("Save as…", self.save_as_dialog)
         self.save_button.setMenu(menu)
+        self.demo_button = QToolButton()  # the demo personas (core.personas), where their films exist
+        self.demo_button.setText("Demo")
+        self.demo_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.demo_button.setToolTip("Load a demo persona: a few real films rated the way a person with "
+                                    "one clear taste would")
+        self.demo_menu = QMenu(self.demo_button)
+        self.demo_button.setMenu(self.demo_menu)
+        self.demo_button.setVisible(False)
         stack = store.undo_stack
         self.undo_action = QAction("Undo", self)
         self.undo_action.setShortcuts([QKeySequence.StandardKey.Undo])
@@ -88,6 +97,7 @@ class ProfileBar(QWidget):
         row.addWidget(self.combo, 1)
         row.addWidget(self.new_button)
         row.addWidget(self.save_button)
+        row.addWidget(self.demo_button)
         row.addWidget(self.undo_button)
         row.addWidget(self.redo_button)
         self._update_undo_tips()
@@ -121,6 +131,42 @@ class ProfileBar(QWidget):
         self.name, self.path = None, None
         self.store.replace({})
         self.refresh()
+
+    # ------------------------------------------------------------------ demo personas
+    def set_personas(self, dataset) -> None:  # noqa: ANN001
+        """Offer the personas whose films are all in ``dataset`` (titles checked as a set)."""
+        self.demo_menu.clear()
+        personas = []
+        if dataset is not None and "title" in dataset.items:
+            titles = set(dataset.items["title"].astype(str))
+            personas = [p for p in PERSONAS if all(t in titles for t, _y, _r in p.ratings)]
+        for persona in personas:
+            genres = ", ".join(persona.core_genres)
+            action = self.demo_menu.addAction(f"{persona.name}  ({len(persona.ratings)} films, {genres})")
+            action.triggered.connect(lambda _checked=False, p=persona: self.load_persona(p))
+        self.demo_button.setVisible(bool(personas))
+
+    def persona_names(self) -> list[str]:
+        return [a.text().split("  (")[0] for a in self.demo_menu.actions()]
+
+    def load_persona(self, persona: Persona | str) -> bool:
+        """Rate as a demo persona: a new, unsaved profile of that name (undoable as one step)."""
+        if isinstance(persona, str):
+            persona = next(p for p in PERSONAS if p.name == persona)
+        dataset = self.state.dataset
+        try:
+            ratings = persona_ratings(dataset, persona)
+        except KeyError as exc:
+            self.message.emit(f"The persona '{persona.name}' does not fit this dataset: {exc}", "warning")
+            return False
+        if not self.confirm_discard(self, f"load the persona '{persona.name}'"):
+            return False
+        self.name, self.path = persona.name, None
+        self.store.set_many(ratings, f"Demo persona '{persona.name}'")
+        self.store.mark_saved()  # nothing of the user's to lose yet: quitting does not ask
+        self.update_label()
+        self.loaded.emit()
+        return True
 
     # ------------------------------------------------------------------ listing
     def refresh(self) -> None:
