@@ -88,7 +88,10 @@ class FunctionJob(QObject):
 
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "job",
                  parent: QObject | None = None, **kwargs: Any) -> None:
-        super().__init__(parent)
+        # No Qt parent: a job must outlive its owner while its call runs (the worker thread
+        # emits through it); the registry holds it until the call has returned.
+        super().__init__(None)
+        self._owner = parent
         self.name = name
         self.token = CancelFlag()
         self._done = threading.Event()
@@ -194,15 +197,12 @@ class Background(QObject):
     """
 
     busyChanged = Signal(str, bool)  # lane, busy
-    _relay = Signal(object, object)  # (lane, job id), value: worker-thread report -> GUI thread
 
     def __init__(self, parent: QObject | None = None, threads: int = 2) -> None:
         super().__init__(parent)
         self._running: dict[str, FunctionJob] = {}
         self._pending: dict[str, _Call] = {}
-        self._progress: dict[int, Callable[[Any], None]] = {}
         self._closed = False
-        self._relay.connect(self._on_relay)
 
     def busy(self, lane: str) -> bool:
         return lane in self._running
@@ -244,20 +244,17 @@ class Background(QObject):
 
     def _start(self, lane: str, call: _Call) -> None:
         if call.with_token:
-            relay = self._relay
             holder: list[FunctionJob] = []
 
             def run() -> Any:
                 job = holder[0]
-                return call.fn(lambda value: relay.emit((lane, id(job)), value), job.token)
+                return call.fn(job._report.emit, job.token)
             job = FunctionJob(run, name=f"bg-{lane}", parent=self)
             holder.append(job)
-            if call.on_progress is not None:
-                self._progress[id(job)] = call.on_progress
         else:
             job = FunctionJob(call.fn, name=f"bg-{lane}", parent=self)
-            if call.on_progress is not None:
-                job.progress.connect(call.on_progress)
+        if call.on_progress is not None:
+            job.progress.connect(lambda value: self._progress_of(lane, job, call, value))
         state: dict[str, Any] = {}
         job.succeeded.connect(lambda value: state.update(result=value, ok=True))
         job.failed.connect(lambda exc: state.update(error=exc))
@@ -266,19 +263,15 @@ class Background(QObject):
         self.busyChanged.emit(lane, True)
         job.start()
 
-    def _on_relay(self, key: tuple, value: Any) -> None:
-        lane, job_id = key
-        job = self._running.get(lane)
-        callback = self._progress.get(job_id)
-        if job is not None and id(job) == job_id and not job.cancelled and callback is not None:
-            callback(value)
+    def _progress_of(self, lane: str, job: FunctionJob, call: _Call, value: Any) -> None:
+        if shiboken6.isValid(self) and self._running.get(lane) is job and not job.cancelled:
+            call.on_progress(value)
 
     def _finished(self, lane: str, job: FunctionJob, call: _Call, state: dict[str, Any]) -> None:
         if not shiboken6.isValid(self):
             return
         if self._running.get(lane) is job:
             del self._running[lane]
-        self._progress.pop(id(job), None)
         job.deleteLater()
         pending = self._pending.pop(lane, None)
         if not job.cancelled and pending is None:

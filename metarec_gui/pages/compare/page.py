@@ -233,6 +233,11 @@ class ComparePage(QWidget):
     def export_top_lists(self, path: str | Path) -> None:
         self.top.export(path)
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Coming back to the page: the users list follows profiles saved meanwhile."""
+        super().showEvent(event)
+        self.top.refresh_profiles()
+
     # ================================================================== lifetime
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop background evaluation (window close); True if it ended in time."""

@@ -76,7 +76,7 @@ class DataPage(QWidget):
         self._described: dict[int, dict[str, Any]] = {}  # id(dataset) -> summary + plot stats
 
         self.sources = SourcePanel(state.prefs.start_dir)
-        self.sources.errorMessage.connect(lambda text: self._error(text))
+        self.sources.errorMessage.connect(self._error)
         # the source widgets, for tests and scripts
         self.synthetic_form = self.sources.synthetic_form
         self.movielens_path = self.sources.movielens_path

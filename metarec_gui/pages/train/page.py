@@ -211,7 +211,8 @@ class TrainPage(QWidget):
                             parent=self)
         self.job.steps.connect(self._on_steps)
         self.job.epoch.connect(self._on_epoch)
-        self.job.log.connect(lambda level, text: self.state.log(text, level))
+        self.job.log.connect(self._on_log)  # a bound slot: a lambda holding the page, freed
+        # with the job inside Qt's event processing, could delete the page there (heap crash)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
         self.job.ended.connect(self._on_ended)
@@ -298,6 +299,10 @@ class TrainPage(QWidget):
         line = self.text.epoch(event)
         self.validation_text.setText(line)
         self.state.log(line)
+
+    @Slot(str, str)
+    def _on_log(self, level: str, text: str) -> None:
+        self.state.log(text, level)
 
     @Slot(object)
     def _on_finished(self, event: Any) -> None:
