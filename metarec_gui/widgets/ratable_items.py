@@ -200,6 +200,15 @@ class RatableItems(QWidget):
         layout.addLayout(bar)
 
     # ------------------------------------------------------------------ API
+    NARROW = 420  # px: below this the Genres column is hidden (the title's tooltip has them)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        genres = [c.key for c in self.model.columns].index("genres")
+        narrow = self.width() < self.NARROW
+        if self.view.isColumnHidden(genres) != narrow:
+            self.view.setColumnHidden(genres, narrow)
+
     def set_values(self, values: Sequence[float]) -> None:
         """Change the rating scale (a new dataset)."""
         self.delegate.set_values(values)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMenu,
     QMessageBox,
-    QPushButton,
     QToolButton,
     QWidget,
 )
@@ -54,7 +53,8 @@ class ProfileBar(QWidget):
         self.model = QStandardItemModel(self)
         self.combo.setModel(self.model)
         self.combo.activated.connect(self._activated)
-        self.new_button = QPushButton("New")
+        self.new_button = QToolButton()
+        self.new_button.setText("New")
         self.new_button.setToolTip("Start an empty profile")
         self.new_button.clicked.connect(self.new)
         self.save_button = QToolButton()
