@@ -82,6 +82,15 @@ def _curve(run: Run) -> dict:
     return out
 
 
+def merge(old: dict, new: dict, key: str) -> dict:
+    """``new`` with ``old``'s rows of the algorithms ``new`` did not run, in registry order."""
+    ran = {r["algorithm"] for r in new[key]}
+    rows = [r for r in old[key] if r["algorithm"] not in ran] + new[key]
+    order = list(ALGORITHMS)
+    rows.sort(key=lambda r: (order.index(r["algorithm"]), r["seed"]))
+    return {**new, key: rows, "merged_from": old.get("merged_from", []) + ["earlier run"]}
+
+
 def to_markdown(results: dict, ks=tuple(str(k) for k in KS)) -> str:
     by_algo: dict[str, list[dict]] = {}
     for r in results["runs"]:
@@ -132,9 +141,13 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="bench_out/accuracy.json")
     p.add_argument("--markdown", default="bench_out/accuracy.md")
+    p.add_argument("--merge", help="an earlier results JSON: its rows for the algorithms not run "
+                   "now are kept (rerun a few algorithms after changing them)")
     args = p.parse_args()
     results = run(args.dataset, args.algorithms.split(","), [int(s) for s in args.seeds.split(",")],
                   args.device)
+    if args.merge:
+        results = merge(json.loads(Path(args.merge).read_text()), results, "runs")
     for path, text in ((args.out, json.dumps(results, indent=2)), (args.markdown, to_markdown(results))):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text + "\n")

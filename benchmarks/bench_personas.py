@@ -102,8 +102,14 @@ def main() -> None:
     p.add_argument("--seeds", default="0")
     p.add_argument("--out", default="bench_out/personas.json")
     p.add_argument("--markdown", default="bench_out/personas.md")
+    p.add_argument("--merge", help="an earlier results JSON: its rows for the algorithms not run "
+                   "now are kept")
     args = p.parse_args()
     results = run(args.dataset, args.algorithms.split(","), [int(s) for s in args.seeds.split(",")])
+    if args.merge:
+        from bench_accuracy import merge
+
+        results = merge(json.loads(Path(args.merge).read_text()), results, "rows")
     text, _ = summarise(results)
     for path, body in ((args.out, json.dumps(results, indent=2)), (args.markdown, text)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)

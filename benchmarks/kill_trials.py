@@ -43,10 +43,14 @@ Trainer("fomaml", dataset, split, run_dir=sys.argv[1],
 SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM}
 
 
-def trial(kind: str, delay: float, folder: Path) -> tuple[str, str]:
+def trial(kind: str, delay: float, folder: Path, after_start: bool = False) -> tuple[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder)], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if after_start:  # count the delay from the run folder's creation (imports take seconds)
+        deadline = time.monotonic() + 120
+        while not (folder / "metrics.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     time.sleep(delay)
     child.send_signal(SIGNALS[kind])
     _out, err = child.communicate(timeout=120)
@@ -95,6 +99,8 @@ def main() -> None:
     parser.add_argument("--signals", default="KILL,INT,TERM")
     parser.add_argument("--max-delay", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--after-start", action="store_true",
+                        help="count the delay from the run folder's creation, not the launch")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="metarec-kill-"))
@@ -103,7 +109,7 @@ def main() -> None:
     for _, _, folder in plan:
         folder.parent.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda p: (p[0], p[1], *trial(*p)), plan))
+        results = list(pool.map(lambda p: (p[0], p[1], *trial(*p, args.after_start)), plan))
     table = Counter((kind, verdict) for kind, _, verdict, _ in results)
     details = Counter((kind, detail) for kind, _, verdict, detail in results if verdict == "ok")
     print(f"{len(results)} trials in {root}")
