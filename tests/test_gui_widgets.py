@@ -20,7 +20,7 @@ from metarec_gui.widgets.item_search import ItemSearch
 from metarec_gui.widgets.kshot_chart import KShotChart
 from metarec_gui.widgets.ratable_items import RatableItems
 from metarec_gui.widgets.recs_table import RecsTable, rank_change_text
-from metarec_gui.widgets.star_rating import StarGeometry, StarRating
+from metarec_gui.widgets.star_rating import STAR_SIZE, StarGeometry, StarRating
 
 HALF = RatingScale(0.5, 5.0, 0.5).values()
 
@@ -111,7 +111,7 @@ def test_ratable_items_keyboard_and_delegate(qtbot):
     rect = table.view.visualRect(table.model.index(0, col))
     with qtbot.waitSignal(table.ratingChanged) as sig:
         qtbot.mouseClick(table.view.viewport(), Qt.MouseButton.LeftButton,
-                         pos=QPoint(rect.left() + 4 + 16 * 4 + 12, rect.center().y()))
+                         pos=QPoint(rect.left() + 4 + int(STAR_SIZE * 4.6), rect.center().y()))
     assert sig.args == [0, 5.0]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QFrame,
@@ -100,6 +100,7 @@ class TrainForm(QScrollArea):
         self.setWidget(left)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap, no clip
         self.setMinimumWidth(360)
         self.setMaximumWidth(420)
 
