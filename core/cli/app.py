@@ -247,6 +247,17 @@ def _set_sigint(handler) -> None:
         signal.signal(signal.SIGINT, handler)
 
 
+def _exit_now(code: int) -> None:
+    """Exit at once after an interrupt (the run is already closed as cancelled). A normal exit
+    could still end by SIGINT: an interrupt that passed through native code (e.g. pybind11's
+    exec inside torch) marks the interpreter 'interrupted', and it kills itself with SIGINT
+    when it finalizes, so the shell sees 'killed by SIGINT' instead of 130."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def _stdout_gone() -> int:
     """The reader of stdout went away (``| head``): stop writing, quietly."""
     try:
@@ -264,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             _set_sigint(signal.default_int_handler)
         return _main(argv)
     except KeyboardInterrupt:
+        if script:
+            _exit_now(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _stdout_gone()
