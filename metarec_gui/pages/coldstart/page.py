@@ -27,10 +27,10 @@ from core.recommend import HeldoutResult, Recommendation, Recommender
 from core.runs import Run, RunError, load_algorithm
 
 from ...state import AppState
-from ...theme import theme
 from ...widgets.run_picker import RunPicker
 from .common import item_title
 from .heldout import HeldoutPanel
+from .messages import MessagesMixin
 from .new_user import NewUserPanel
 from .ratings import RatingsStore
 from .why import liked_genres
@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover
 ADAPT_DELAY_MS = 250
 
 
-class ColdStartPage(QWidget):
+class ColdStartPage(MessagesMixin, QWidget):
     """Recommendations for a new user, and a held-out user's predicted vs. actual ratings."""
 
     recommendationsShown = Signal()  # a new adapted/un-adapted pair is on screen
@@ -388,28 +388,6 @@ class ColdStartPage(QWidget):
         self.last_heldout = result
         self.heldout.show_result(result, self.state.dataset, user)
         self.heldoutShown.emit()
-
-    # ================================================================== messages
-    def _profile_message(self, text: str, level: str) -> None:
-        if level == "saved":  # the timed end of a "Saved profile" note
-            if self.banner.text().startswith("Saved profile"):
-                self._set_banner("")
-            return
-        self._set_banner(text, level)
-
-    def _background_failed(self, exc: BaseException) -> None:
-        message = f"{type(exc).__name__}: {exc}"
-        self._set_status(message, "error")
-        self.state.log(f"Cold-start: {message}", "error")
-
-    def _set_status(self, html: str, level: str = "info") -> None:
-        color = theme().level_color(level) if level != "info" else theme().muted()
-        self.status.setText(f"<span style='color:{color}'>{html}</span>")
-
-    def _set_banner(self, text: str, level: str = "info") -> None:
-        self.banner.setVisible(bool(text))
-        self.banner.setText(text)
-        self.banner.setStyleSheet(f"QLabel {{ color: {theme().level_color(level)}; padding: 6px; }}")
 
     # ================================================================== lifetime
     def shutdown(self, timeout_ms: int = 10000) -> bool:
