@@ -55,9 +55,8 @@ class ItemSearch(QWidget):
         self.count = QLabel()
         self.count.setStyleSheet("color: palette(placeholder-text);")
 
-        filters = QHBoxLayout()
+        filters = QHBoxLayout()  # a second row: the search text keeps a whole row in a narrow panel
         filters.setContentsMargins(0, 0, 0, 0)
-        filters.addWidget(self.text, 3)
         filters.addWidget(self.genre, 1)
         filters.addWidget(QLabel("Years"))
         filters.addWidget(self.year_from)
@@ -66,6 +65,7 @@ class ItemSearch(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
+        layout.addWidget(self.text)
         layout.addLayout(filters)
         layout.addWidget(self.results, 1)
         layout.addWidget(self.count)

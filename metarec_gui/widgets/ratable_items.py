@@ -201,13 +201,20 @@ class RatableItems(QWidget):
 
     # ------------------------------------------------------------------ API
     NARROW = 420  # px: below this the Genres column is hidden (the title's tooltip has them)
+    NARROWER = 360  # and below this the extra columns (ratings count, spread): titles first
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
-        genres = [c.key for c in self.model.columns].index("genres")
-        narrow = self.width() < self.NARROW
-        if self.view.isColumnHidden(genres) != narrow:
-            self.view.setColumnHidden(genres, narrow)
+        keys = [c.key for c in self.model.columns]
+        for i, key in enumerate(keys):
+            if key == "genres":
+                hide = self.width() < self.NARROW
+            elif key in ("title", RATING_KEY):
+                continue
+            else:
+                hide = self.width() < self.NARROWER
+            if self.view.isColumnHidden(i) != hide:
+                self.view.setColumnHidden(i, hide)
 
     def set_values(self, values: Sequence[float]) -> None:
         """Change the rating scale (a new dataset)."""
