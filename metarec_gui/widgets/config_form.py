@@ -57,6 +57,9 @@ class NoWheelComboBox(_WheelNeedsFocus, QComboBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._setup_wheel()
+        # as wide as the form allows, not as wide as the longest entry (long entries elide)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
 _WORDS = {"lr": "LR", "mae": "MAE", "ndcg": "nDCG", "mf": "MF", "id": "ID", "k": "K",
           "mlp": "MLP", "ema": "EMA", "l2": "L2", "kl": "KL", "sgd": "SGD"}
 
