@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/kill_trials.py --trials 30 --jobs 4
 
 Each trial starts ``Trainer(...).run()`` in a child process (tiny synthetic data, weights saved
-every few steps), sends the signal after a random delay (0-4 s: during imports, setup, fitting,
-meta-steps or an atomic write), waits for the child, then reads the folder like the app and the
+every epoch of 3 steps), sends the signal after a random delay (default 0-4 s after launch;
+``--after-start --min-delay 8 --max-delay 14`` lands in meta-training: fomaml's fit takes ~7 s
+here): during imports, setup, fitting, meta-steps, validation or an atomic write), waits for the child, then reads the folder like the app and the
 CLI do. A trial is "ok" when: no reader raises; the status is never 'running' (interrupted after
 SIGKILL, cancelled after SIGINT/SIGTERM once training started); the metadata is not broken;
 weights, when present, pass the checksum and finiteness checks; no temporary file survives
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30, help="trials per signal")
     parser.add_argument("--jobs", type=int, default=4, help="trials run at once")
     parser.add_argument("--signals", default="KILL,INT,TERM")
+    parser.add_argument("--min-delay", type=float, default=0.0)
     parser.add_argument("--max-delay", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--after-start", action="store_true",
@@ -104,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="metarec-kill-"))
-    plan = [(kind, rng.uniform(0.0, args.max_delay), root / kind / f"t{i:03d}")
+    plan = [(kind, rng.uniform(args.min_delay, args.max_delay), root / kind / f"t{i:03d}")
             for kind in args.signals.split(",") for i in range(args.trials)]
     for _, _, folder in plan:
         folder.parent.mkdir(parents=True, exist_ok=True)
