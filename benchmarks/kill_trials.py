@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/kill_trials.py --trials 30 --jobs 4
 
-Each trial starts ``Trainer(...).run()`` in a child process (tiny synthetic data, weights saved
-every epoch of 3 steps), sends the signal after a random delay (default 0-4 s after launch;
-``--after-start --min-delay 8 --max-delay 14`` lands in meta-training: fomaml's fit takes ~7 s
-here): during imports, setup, fitting, meta-steps, validation or an atomic write), waits for the child, then reads the folder like the app and the
-CLI do. A trial is "ok" when: no reader raises; the status is never 'running' (interrupted after
+Each trial starts ``Trainer(...).run()`` in a child process (tiny synthetic data, weights
+saved every epoch of 3 steps) and sends the signal after a random delay: by default 0-4 s after
+launch (imports, setup); ``--after-start --min-delay 8 --max-delay 14`` lands in fitting and
+meta-training (fomaml's fit takes ~7 s here): meta-steps, validation, atomic writes. It waits
+for the child, then reads the folder like the app and the CLI do. A trial is "ok" when: no reader raises; the status is never 'running' (interrupted after
 SIGKILL, cancelled after SIGINT/SIGTERM once training started); the metadata is not broken;
 weights, when present, pass the checksum and finiteness checks; no temporary file survives
 ``list_runs``.
