@@ -332,6 +332,11 @@ class MainWindow(WindowActions, QMainWindow):
             QApplication.instance().quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        cold = self._pages.get("coldstart")
+        if (cold is not None and not self._terminating and not self._stopping_to_close
+                and cold.has_unsaved_changes() and not cold.confirm_discard(self)):
+            event.ignore()  # Cancel in the Save / Discard / Cancel question
+            return
         train = self._pages.get("train")
         if train is not None and getattr(train, "is_training", lambda: False)():
             if self._stopping_to_close:

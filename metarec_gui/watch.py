@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 POLL_MS = 500
 LINGER_S = 5.0  # keep polling this long after a terminal status (late rows, last weights)
-TERMINAL = ("finished", "cancelled", "failed")
+TERMINAL = ("finished", "cancelled", "failed", "interrupted", "broken")
 
 
 @dataclass

@@ -133,3 +133,18 @@ def test_startup_autoloads_the_builtin_dataset(qtbot, settings_path, first_launc
     assert window.data_page.source() == "builtin"
     qtbot.waitUntil(lambda: not running_jobs(), timeout=20000)
     close_window(qtbot, window)
+
+
+def test_quit_with_unsaved_cold_start_ratings_asks(qtbot, settings_path, small_dataset, monkeypatch) -> None:
+    """Defect 2: quitting with unsaved ratings on the Cold-start page asks Save / Discard /
+    Cancel; Cancel keeps the window, Discard closes it."""
+    window = open_window(qtbot, settings_path, small_dataset)
+    cold = window._pages["coldstart"]
+    answers = [False, True]  # Cancel, then Discard
+    asked = []
+    monkeypatch.setattr(cold, "has_unsaved_changes", lambda: True)
+    monkeypatch.setattr(cold, "confirm_discard", lambda parent: asked.append(parent) or answers.pop(0))
+    window.close()
+    assert window.isVisible() and asked == [window]
+    close_window(qtbot, window)
+    assert not window.isVisible() and len(asked) == 2
