@@ -7,9 +7,10 @@ from pathlib import Path
 
 
 def resources_dir() -> Path:
-    """The bundled ``core/resources/`` folder (package data, found with importlib.resources, so
-    it works from a source checkout, an editable install and an installed wheel alike).
-    ``METAREC_RESOURCES`` overrides it."""
+    """The bundled resources: the repository's ``resources/`` folder, which ``core/resources``
+    links to so that it ships as package data (found with importlib.resources, so it works from a
+    source checkout, an editable install and an installed wheel alike; where a checkout has no
+    symlinks, the repository folder itself). ``METAREC_RESOURCES`` overrides it."""
     env = os.environ.get("METAREC_RESOURCES")
     if env:
         return Path(env)
@@ -19,8 +20,8 @@ def resources_dir() -> Path:
     path = Path(str(bundled))
     if path.is_dir():
         return path
-    legacy = Path(__file__).resolve().parent.parent / "resources"  # an older checkout layout
-    return legacy if legacy.is_dir() else path
+    repo = Path(__file__).resolve().parent.parent / "resources"  # a checkout without symlinks
+    return repo if repo.is_dir() else path
 
 
 def default_workspace() -> Path:

