@@ -145,30 +145,12 @@ def scene_train(shot: Shot) -> None:
     w.log_panel.show()
 
 
-# A new user who loves Star Wars and Alien but not romance.
-SCI_FI_FAN: tuple[tuple[str, int, float], ...] = (
-    ("Star Wars: Episode IV - A New Hope", 1977, 5.0),
-    ("Star Wars: Episode V - The Empire Strikes Back", 1980, 5.0),
-    ("Alien", 1979, 4.5),
-    ("Titanic", 1997, 1.0),
-    ("Notebook, The", 2004, 1.0),
-)
-
-
-def find_item(dataset, title: str, year: int) -> int:  # noqa: ANN001
-    """The dense id of the item with exactly this title and year."""
-    from core.recommend import search_items
-
-    found = search_items(dataset, title, limit=20)
-    match = found[(found["title"] == title) & (found["year"] == year)]
-    if match.empty:
-        raise LookupError(f"{title} ({year}) is not in {dataset.name}")
-    return int(match["item"].iloc[0])
-
-
 def scene_coldstart(shot: Shot) -> None:
-    """A default MAML run adapted to a new sci-fi fan's five ratings, beside the un-adapted list."""
-    run = shot.trained_run("maml")
+    """A run of the default algorithm adapted to the "Sci-fi fan" demo persona (core.personas),
+    beside the un-adapted list, with the reasons for the first recommendation."""
+    from core.algorithms import DEFAULT_ALGORITHM
+
+    run = shot.trained_run(DEFAULT_ALGORITHM)
     w = shot.window
     w.show_page("coldstart")
     w.log_panel.hide()
@@ -179,15 +161,12 @@ def scene_coldstart(shot: Shot) -> None:
         if not page.picker.select_path(run):
             raise RuntimeError(f"the run picker does not list {run}")
         shot.wait_until(lambda: page.last_recommendation is not None, 120)
-    dataset = w.state.dataset
-    ratings = {find_item(dataset, title, year): value for title, year, value in SCI_FI_FAN}
     page.last_recommendation = None
-    for item, value in ratings.items():
-        page.set_rating(item, value)
-    shot.wait_until(lambda: page.last_recommendation is not None and len(page.ratings) == len(ratings), 120)
-    page.save_profile_as("Sci-fi fan")
-    page.finder.setCurrentIndex(2)  # "My ratings"
-    shot.wait_until(lambda: not page.banner.isVisible(), 30)  # "Saved profile …" goes after 5 s
+    shown: list[int] = []
+    page.reasonsShown.connect(shown.append)
+    if not page.profile_bar.load_persona("Sci-fi fan"):
+        raise RuntimeError("the Sci-fi fan persona is not available on this dataset")
+    shot.wait_until(lambda: page.last_recommendation is not None and bool(shown), 120)
     adapted, plain = page.adapted_table.items(), page.unadapted_table.items()
     print(f"cold-start: {len(set(adapted) - set(plain))} of the top {len(adapted)} are new after adapting")
 
