@@ -27,6 +27,11 @@ def open_window(qtbot, settings_path: Path, dataset=None, start: bool = True) ->
 
 
 def close_window(qtbot, window: MainWindow) -> None:  # noqa: ANN001
-    """Close and wait until the window is hidden and no worker thread is left."""
+    """Close and wait until the window is hidden and no worker thread is left. Unsaved
+    Cold-start ratings are discarded without the Save / Discard / Cancel question (that question
+    has its own test in test_gui_app.py)."""
+    cold = getattr(window, "_pages", {}).get("coldstart")
+    if cold is not None and cold.has_unsaved_changes():
+        cold.confirm_discard = lambda parent: True
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible() and not running_jobs(), timeout=10000)

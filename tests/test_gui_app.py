@@ -146,5 +146,6 @@ def test_quit_with_unsaved_cold_start_ratings_asks(qtbot, settings_path, small_d
     monkeypatch.setattr(cold, "confirm_discard", lambda parent: asked.append(parent) or answers.pop(0))
     window.close()
     assert window.isVisible() and asked == [window]
-    close_window(qtbot, window)
-    assert not window.isVisible() and len(asked) == 2
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible() and not running_jobs(), timeout=10000)
+    assert len(asked) == 2
