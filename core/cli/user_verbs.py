@@ -192,10 +192,13 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         what = "interaction(s)" if getattr(dataset, "implicit", False) else "rating(s)"
         print(f"Top {args.top} for {who} with {len(ratings)} {what}, adapted by {title}  |  "
               "un-adapted (population)")
+        # Implicit data has no rating to show: the ranking score instead.
+        value = "score" if getattr(dataset, "implicit", False) else "rating"
+        print(f"{'':>5}{'title':<52} {value:>7} {'moved':>6}  |  {'title':<52} {value:>7}")
         for a, b in zip(rec.adapted.itertuples(), rec.unadapted.itertuples(), strict=False):
             change = f"{a.rank_change:+d}" if a.rank_change else "="
-            print(f"{a.rank:>3}. {_shown(a)[:40]:<40} {a.score:>7.3g} {change:>6}  |  "
-                  f"{_shown(b)[:40]:<40} {b.score:>7.3g}")
+            print(f"{a.rank:>3}. {_shown(a)[:52]:<52} {getattr(a, value):>7.3g} {change:>6}  |  "
+                  f"{_shown(b)[:52]:<52} {getattr(b, value):>7.3g}")
         if rec.adapted.empty:
             print("  (no items: see the note above)")
         if rec.losses:
