@@ -163,7 +163,8 @@ class FunctionJob(QObject):
 
 
 class CancelFlag:
-    """A thread-safe cancel flag (the same shape as ``core.workflows.CancelToken``)."""
+    """A thread-safe cancel flag (the same shape as ``core.workflows.CancelToken``, which is not
+    imported here: core.workflows imports torch, and this module loads before the window shows)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
