@@ -365,15 +365,21 @@ def read_user_items(path: str | Path, dataset) -> UserItems:
 
 
 # --------------------------------------------------------------------------- user features
-def parse_user_features(pairs: Iterable[str]) -> dict[str, str]:
-    """``['gender=F', 'age=25']`` -> {'gender': 'F', 'age': '25'} (a clear error otherwise)."""
+def parse_pairs(pairs: Iterable[str], option: str, key: str = "KEY") -> dict[str, str]:
+    """``['a=1', 'b = 2']`` -> {'a': '1', 'b': '2'}; raises ValueError naming ``option`` for an
+    item without ``=`` or with an empty key."""
     out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair or not pair.split("=", 1)[0].strip():
-            raise ValueError(f"--user-feature expects FIELD=VALUE, got '{pair}'")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
+            raise ValueError(f"{option} expects {key}=VALUE, got '{pair}'")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = value.strip()
     return out
+
+
+def parse_user_features(pairs: Iterable[str]) -> dict[str, str]:
+    """``['gender=F', 'age=25']`` -> {'gender': 'F', 'age': '25'} (a clear error otherwise)."""
+    return parse_pairs(pairs, "--user-feature", "FIELD")
 
 
 def user_feature_codes(dataset, features: Mapping[str, str] | None) -> np.ndarray | None:

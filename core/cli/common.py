@@ -14,13 +14,12 @@ class CliError(Exception):
 
 # ------------------------------------------------------------------------------ parsing
 def parse_sets(pairs: list[str], option: str = "--set") -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        if "=" not in pair or not pair.split("=", 1)[0].strip():
-            raise CliError(f"{option} expects KEY=VALUE, got '{pair}'")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
+    from ..userfiles import parse_pairs
+
+    try:
+        return parse_pairs(pairs, option)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def parse_ks(
