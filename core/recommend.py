@@ -15,7 +15,7 @@ import torch
 
 from .data import RatingsDataset
 from .split import ColdStartSplit, train_rows
-from .tasks import TaskBatch, make_batch, new_user_batch
+from .tasks import make_batch, new_user_batch, new_users_batch
 
 ITEM_COLUMNS = ["item", "item_id", "title", "genres", "year"]
 
@@ -170,7 +170,7 @@ class Recommender:
         n = len(items)
         keep = ~np.eye(n, dtype=bool)
         rows = [np.flatnonzero(k) for k in keep]
-        batch = make_batch_from_arrays([items[r] for r in rows], [values[r] for r in rows], codes)
+        batch = new_users_batch([items[r] for r in rows], [values[r] for r in rows], codes)
         batch = batch.to(self.algorithm.device)
         full = self._batch(items, values, codes)
         target = torch.as_tensor(np.asarray(targets, dtype=np.int64), device=self.algorithm.device)
@@ -287,24 +287,6 @@ class Recommender:
             std = np.sqrt(np.maximum(sq - mean**2, 0.0))
             self._stats = (count, std)
         return self._stats
-
-
-def make_batch_from_arrays(items: list[np.ndarray], values: list[np.ndarray], codes: np.ndarray) -> TaskBatch:
-    """A batch of new users (one task per list of dense item indices and ratings), all with the
-    same user-feature codes."""
-    width = max(1, max((len(i) for i in items), default=1))
-    n = len(items)
-    s_items = np.zeros((n, width), np.int64)
-    s_r = np.zeros((n, width), np.float32)
-    s_m = np.zeros((n, width), bool)
-    for t, (i, v) in enumerate(zip(items, values, strict=True)):
-        s_items[t, : len(i)], s_r[t, : len(i)], s_m[t, : len(i)] = i, v, True
-    return TaskBatch(
-        users=torch.full((n,), -1), user_features=torch.as_tensor(np.tile(codes, (n, 1)), dtype=torch.long),
-        support_items=torch.as_tensor(s_items), support_ratings=torch.as_tensor(s_r),
-        support_mask=torch.as_tensor(s_m), query_items=torch.zeros(n, 1, dtype=torch.long),
-        query_ratings=torch.zeros(n, 1), query_mask=torch.zeros(n, 1, dtype=torch.bool),
-    )
 
 
 def _user_order(dataset: RatingsDataset, split: ColdStartSplit, user: int) -> np.ndarray:

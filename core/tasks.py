@@ -122,6 +122,33 @@ def make_batch(
     )
 
 
+def new_users_batch(
+    items: Sequence[np.ndarray],
+    ratings: Sequence[np.ndarray],
+    user_features: np.ndarray | None = None,
+    query_items: Sequence[np.ndarray] | None = None,
+) -> TaskBatch:
+    """A batch of new users, one task per list of dense item indices and ratings (support), all
+    with the same user-feature codes [F] (none: no feature columns), optional query items per
+    task (query ratings are zeros: there is nothing to compare against)."""
+    n = len(items)
+    s_items, s_mask = _pad([np.asarray(i, np.int64) for i in items], max(1, max(map(len, items), default=1)), np.int64)
+    s_r, _ = _pad([np.asarray(r, np.float32) for r in ratings], s_items.shape[1], np.float32)
+    queries = [np.asarray(q, np.int64) for q in query_items] if query_items is not None else [np.zeros(0, np.int64)] * n
+    q_items, q_mask = _pad(queries, max(1, max(map(len, queries), default=1)), np.int64)
+    codes = np.zeros((n, 0), np.int64) if user_features is None else np.tile(np.asarray(user_features), (n, 1))
+    return TaskBatch(
+        users=torch.full((n,), -1),
+        user_features=torch.as_tensor(codes, dtype=torch.long),
+        support_items=torch.as_tensor(s_items),
+        support_ratings=torch.as_tensor(s_r),
+        support_mask=torch.as_tensor(s_mask),
+        query_items=torch.as_tensor(q_items),
+        query_ratings=torch.zeros(q_items.shape, dtype=torch.float32),
+        query_mask=torch.as_tensor(q_mask),
+    )
+
+
 def new_user_batch(
     items: np.ndarray,
     ratings: np.ndarray,
@@ -129,28 +156,8 @@ def new_user_batch(
     user_features: np.ndarray | None = None,
 ) -> TaskBatch:
     """A one-task batch for a new user given dense item indices and ratings."""
-    items = np.asarray(items, dtype=np.int64)
-    ratings = np.asarray(ratings, dtype=np.float32)
-    q = np.asarray(query_items if query_items is not None else [], dtype=np.int64)
-    s_w, q_w = max(1, len(items)), max(1, len(q))
-    s_items = np.zeros((1, s_w), np.int64)
-    s_r = np.zeros((1, s_w), np.float32)
-    s_m = np.zeros((1, s_w), bool)
-    s_items[0, : len(items)], s_r[0, : len(items)], s_m[0, : len(items)] = items, ratings, True
-    q_items = np.zeros((1, q_w), np.int64)
-    q_m = np.zeros((1, q_w), bool)
-    q_items[0, : len(q)], q_m[0, : len(q)] = q, True
-    uf = np.zeros((1, 0), np.int64) if user_features is None else np.asarray(user_features)[None]
-    return TaskBatch(
-        users=torch.tensor([-1]),
-        user_features=torch.as_tensor(uf, dtype=torch.long),
-        support_items=torch.as_tensor(s_items),
-        support_ratings=torch.as_tensor(s_r),
-        support_mask=torch.as_tensor(s_m),
-        query_items=torch.as_tensor(q_items),
-        query_ratings=torch.zeros(1, q_w),
-        query_mask=torch.as_tensor(q_m),
-    )
+    queries = None if query_items is None else [query_items]
+    return new_users_batch([items], [ratings], user_features, queries)
 
 
 class TaskSampler:
