@@ -210,9 +210,9 @@ def test_heartbeat_thread_touches_metrics(tmp_path):
 
 
 def _tmp_name(target: str, pid: int, host: str | None = None) -> str:
-    from core.runs import _host_tag
+    from core.runs.liveness import host_tag
 
-    return f".{target}.p{pid}h{_host_tag(host)}.abc123.tmp"
+    return f".{target}.p{pid}h{host_tag(host)}.abc123.tmp"
 
 
 def test_stale_temp_files_are_removed_when_listed_or_reopened_for_writing(tmp_path):

@@ -304,7 +304,7 @@ def test_evaluation_cache_is_best_effort_on_a_read_only_folder(template, data, t
     def refuse(path, data):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("core.runs.atomic_write_bytes", refuse)
+    monkeypatch.setattr("core.runs.files.atomic_write_bytes", refuse)
     with caplog.at_level(logging.WARNING, logger="core.runs"):
         table = evaluate_run(run, dataset, ks=[5])
     assert table[5]["users"] > 0 and not (folder / "evaluation.json").exists()
