@@ -153,14 +153,19 @@ def test_1m(container, tmp_path):
     path = container("1m", tmp_path)
     assert detect_movielens(path) == "1m"
     ds = load_movielens(path)
-    assert (ds.n_users, ds.n_items, ds.n_ratings) == (3, 3, 5)
+    # movies.dat's 2000 was never rated: it stays in the catalogue, after the rated items.
+    assert (ds.n_users, ds.n_items, ds.n_ratings) == (3, 4, 5)
+    assert ds.item_ids.tolist() == [661, 914, 1193, 2000]
+    assert ds.ratings_per_item.tolist() == [2, 1, 2, 0]
+    assert any("1 item(s) of the item table have no rating" in n for n in ds.notes)
     assert ds.name == "MovieLens 1M"
     assert ds.scale == RatingScale(1.0, 5.0, 1.0)
     items = ds.items.set_index("item_id")
     assert items.loc[1193, "title"] == "One Flew Over the Cuckoo's Nest"
     assert items.loc[1193, "year"] == 1975
     assert items.loc[661, "genres"] == "Animation|Children's|Musical"
-    assert 2000 not in items.index  # never rated: not in the dataset
+    assert items.loc[2000, "genres"] == "Adventure|Sci-Fi" and items.loc[2000, "year"] == 1995
+    assert items.loc[2000, "title"] == "Cité des enfants perdus, La"
     users = ds.users.set_index("user_id")
     assert users.loc[1, "age"] == "Under 18" and users.loc[1, "occupation"] == "K-12 student"
     assert users.loc[2, "gender"] == "M" and users.loc[2, "age"] == "56+"
@@ -173,7 +178,8 @@ def test_csv_family(container, tmp_path):
     path = container("csv", tmp_path)
     assert detect_movielens(path) == "csv"
     ds = load_movielens(path)
-    assert (ds.n_users, ds.n_items, ds.n_ratings) == (3, 3, 5)
+    assert (ds.n_users, ds.n_items, ds.n_ratings) == (3, 4, 5)  # 5000 unrated, kept
+    assert ds.item_ids.tolist()[-1] == 5000 and ds.ratings_per_item[-1] == 0
     assert ds.scale == RatingScale(0.5, 5.0, 0.5)
     items = ds.items.set_index("item_id")
     assert items.loc[31, "title"] == "American President, The"
@@ -237,7 +243,7 @@ def test_choosing_the_key_file_loads_the_folder(tmp_path):
     spec = DatasetSpec.parse(str(folder / "ratings.dat"))
     assert spec.kind == "movielens" and spec.path == str(folder)
     ds = load_dataset(folder / "ratings.dat")
-    assert ds.users is not None and ds.n_items == 3
+    assert ds.users is not None and ds.n_items == 4
 
 
 def test_layout_reports_subfolder_and_files(tmp_path):

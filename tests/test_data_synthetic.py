@@ -67,9 +67,15 @@ def test_truth_shape_and_alignment(default):
 
 def test_truth_columns_follow_item_ids_when_items_go_unrated():
     ds = make_synthetic(SyntheticConfig(n_users=30, n_items=400, ratings_per_user=(5, 10), seed=3))
-    assert ds.n_items < 400
-    assert ds.truth.shape == (30, ds.n_items)
+    unrated = ds.ratings_per_item == 0
+    assert ds.n_items == 400 and unrated.any()  # items nobody rated stay in the catalogue
+    assert not unrated[: (~unrated).sum()].any()  # rated items first, then the unrated ones
+    assert ds.truth.shape == (30, 400)
     assert np.corrcoef(ds.rating, ds.truth[ds.user, ds.item])[0, 1] > 0.7
+    # Each column's truth belongs to the item whose raw id heads it (raw id = generation index + 1).
+    same = make_synthetic(SyntheticConfig(n_users=30, n_items=400, ratings_per_user=(5, 10), seed=3))
+    assert np.array_equal(same.truth, ds.truth)
+    assert sorted(ds.item_ids.tolist()) == list(range(1, 401))
 
 
 def test_scale_is_respected():

@@ -174,10 +174,12 @@ def test_item_table_mapping(tmp_path):
     assert validate_mapping(path, mapping) == []
     ds = load_table(path, mapping, name="Shop")
     assert ds.name == "Shop"
-    assert ds.items["title"].tolist() == ["Kettle", "Lamp", "Pan"]
-    assert ds.items["genres"].tolist() == ["Kitchen|Home", "Home", "Kitchen"]
-    assert ds.items["year"].tolist() == [2011, 2014, 2012]
-    assert ds.item_features.genre_names == ["Home", "Kitchen"]
+    # B00Z nobody reviewed: in the catalogue after the rated items, with its features.
+    assert ds.items["title"].tolist() == ["Kettle", "Lamp", "Pan", "Unrated"]
+    assert ds.items["genres"].tolist() == ["Kitchen|Home", "Home", "Kitchen", "Garden"]
+    assert ds.items["year"].tolist() == [2011, 2014, 2012, 2001]
+    assert ds.item_ids.tolist() == ["B00A", "B00B", "B00C", "B00Z"]
+    assert ds.item_features.genre_names == ["Garden", "Home", "Kitchen"]
     wrong = ColumnMapping("reviewer", "product", "stars",
                           item_table=ItemTableMapping(str(items), "id", "name"))  # fmt: skip
     problems = validate_mapping(path, wrong)

@@ -126,3 +126,35 @@ def test_nothing_a_ranking_uses_is_counted_on_cold_users():
     assert np.allclose(fitted["popularity"]["pop"].numpy(), np.log1p(counts))
     logits = fitted["proto"]["item_logit"].numpy()
     assert np.allclose(logits, np.log1p(counts) - np.log1p(counts).mean(), atol=1e-6)
+
+
+def test_predict_answers_for_item_table_films_nobody_rated(tmp_path, capsys):
+    """movies.csv lists films no one rated: they are in the catalogue (scored from genres and
+    year), so `metarec predict` gives them a prediction instead of "unknown item"."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cli_fixtures import movielens_folder
+
+    from core.cli import main
+    from core.data.loading import load_dataset
+
+    folder = movielens_folder(tmp_path, n_items=40)
+    movies = pd.read_csv(folder / "movies.csv")
+    extra = pd.DataFrame({"movieId": [901, 902], "title": ["Unseen Space (2001)", "Unseen Noir (1950)"],
+                          "genres": ["Sci-Fi", "Film-Noir|Crime"]})
+    pd.concat([movies, extra]).to_csv(folder / "movies.csv", index=False)
+    dataset = load_dataset(str(folder))
+    assert dataset.n_items == 42 and dataset.ratings_per_item[dataset.item_index([901, 902])].tolist() == [0, 0]
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", str(folder), "--algorithm", "proto", "--epochs", "1",
+                 "--out", str(run), "-q"]) == 0
+    (tmp_path / "s.csv").write_text("user,item,rating\nme,1,5\nme,2,3\nme,3,4\n")
+    (tmp_path / "q.csv").write_text("user,item\nme,901\nme,902\nme,5\n")
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), "--support", str(tmp_path / "s.csv"), "--query",
+                 str(tmp_path / "q.csv"), "--out", str(out)]) == 0
+    assert "unknown item" not in capsys.readouterr().err
+    pred = pd.read_csv(out)
+    assert len(pred) == 3 and pred["prediction"].between(0.5, 5).all()

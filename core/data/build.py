@@ -211,6 +211,16 @@ def build_dataset(
     rating_sorted = rating[order].astype(np.float32)
     ts_sorted = timestamp[order] if timestamp is not None else None
 
+    if items is not None:
+        # The catalogue is the item table: items nobody rated get dense ids after the rated ones
+        # (scored from their features, never silently dropped).
+        item_ids = _with_unrated(items, item_ids, path=item_path, header_lines=item_header_lines)
+        n_unrated = len(item_ids) - n_items
+        if n_unrated:
+            notes.append(
+                f"{n_unrated:,} item(s) of the item table have no rating: kept in the catalogue, "
+                "scored from their features (genres, year)"
+            )
     item_table = _item_table(items, item_ids, path=item_path, header_lines=item_header_lines)
     user_table = None
     user_features = None
@@ -239,6 +249,34 @@ def build_dataset(
         truth=truth,
         implicit=implicit,
     )
+
+
+def _with_unrated(
+    items: pd.DataFrame, item_ids: np.ndarray, *, path, header_lines: int = 1
+) -> np.ndarray:
+    """``item_ids`` (the rated items, sorted) followed by the item table's other ids, sorted.
+
+    Table ids are read in the ratings' id form (:func:`align_ids`); an id that cannot take that
+    form (text such as ``007`` beside integer ids in the ratings) cannot be rated and is skipped.
+    """
+    if "item_id" not in items.columns:
+        raise ColumnError("item table has no item id column", path=path)
+    missing_id = items["item_id"].isna().to_numpy()
+    if missing_id.any():
+        raise ValueProblem(
+            "item id is missing", path=str(path) if path is not None else "item table",
+            line=int(np.flatnonzero(missing_id)[0]) + header_lines + 1, column="item_id",
+        )  # fmt: skip
+    table_ids = align_ids(items["item_id"], item_ids).dropna()
+    rated = pd.Index(item_ids)
+    extra = pd.unique(table_ids[~table_ids.isin(rated)].to_numpy())
+    if len(extra) == 0:
+        return item_ids
+    if np.asarray(item_ids).dtype.kind in "iu":
+        extra = np.sort(np.asarray(extra, dtype=np.int64))
+        return np.concatenate([item_ids, extra.astype(np.asarray(item_ids).dtype)])
+    extra = np.asarray(sorted(str(v) for v in extra if str(v) != ""), dtype=object)
+    return np.concatenate([np.asarray(item_ids, dtype=object), extra])
 
 
 def _item_table(

@@ -195,8 +195,10 @@ def make_synthetic(config: SyntheticConfig | None = None) -> RatingsDataset:
         }
     )
     user_table = pd.DataFrame({"user_id": np.arange(1, n_users + 1), "cluster": cluster})
-    # Dense order is raw ids sorted = generation order; items nobody rated are not in the dataset.
+    # Dense order: the rated items by raw id (= generation order), then the items nobody rated
+    # (kept in the catalogue, as for any item table), so the truth's columns follow that order.
     rated_items = np.unique(items)
+    order = np.concatenate([rated_items, np.setdiff1d(np.arange(n_items), rated_items)])
     dataset = build_dataset(
         ratings,
         name=f"Synthetic ({n_users} users, {n_items} items, seed {cfg.seed})",
@@ -205,10 +207,8 @@ def make_synthetic(config: SyntheticConfig | None = None) -> RatingsDataset:
         users=user_table,
         scale=scale,
         header_lines=0,
-        truth=truth if len(rated_items) == n_items else truth[:, rated_items],
+        truth=truth if len(rated_items) == n_items else truth[:, order],
     )
     if not cfg.cluster_as_feature:
         dataset.user_features = None
-    if len(rated_items) < n_items:
-        dataset.notes.append(f"{n_items - len(rated_items)} generated item(s) got no rating")
     return dataset
