@@ -7,13 +7,7 @@ the window is on screen, while the built-in dataset loads in another.
 
 from __future__ import annotations
 
-import gc
-import importlib
-import sys
-import time
-
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -22,7 +16,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QStackedWidget,
     QToolButton,
@@ -34,17 +27,9 @@ from .settings import open_qsettings
 from .state import AppState
 from .widgets.log_panel import LogPanel
 from .window_actions import WindowActions
-from .workers import FunctionJob, shutdown_jobs
+from .window_close import WindowClosing
+from .window_pages import PAGES, WindowPages
 
-# key, title, module, class, tooltip
-PAGES: tuple[tuple[str, str, str, str, str], ...] = (
-    ("data", "Data", "metarec_gui.pages.data", "DataPage", "Load a dataset and set the split"),
-    ("train", "Train", "metarec_gui.pages.train", "TrainPage", "Meta-train an algorithm"),
-    ("coldstart", "Cold-start", "metarec_gui.pages.coldstart", "ColdStartPage",
-     "Rate a few items as a new user and watch recommendations adapt"),
-    ("compare", "Compare", "metarec_gui.pages.compare", "ComparePage",
-     "Compare runs: curves, K-shot accuracy, top-10 lists"),
-)
 STYLE_SHEET = """
 QListWidget#Sidebar { border: none; border-right: 1px solid palette(mid); padding-top: 8px;
                       font-size: 11pt; background: palette(window); }
@@ -66,7 +51,7 @@ def _settings() -> QSettings:
     return open_qsettings()
 
 
-class MainWindow(WindowActions, QMainWindow):
+class MainWindow(WindowActions, WindowPages, WindowClosing, QMainWindow):
     """Sidebar of pages, status bar (dataset, device, job), log dock and menus."""
 
     pagesReady = Signal()  # every page is built (after the background warm-up)
@@ -146,128 +131,6 @@ class MainWindow(WindowActions, QMainWindow):
         self._build_menus()
         self._restore_settings()
 
-    # ------------------------------------------------------------------ pages
-    def page_keys(self) -> list[str]:
-        return [p[0] for p in PAGES]
-
-    def page(self, key: str) -> QWidget:
-        """The page widget, building it now if needed."""
-        if key not in self._pages:
-            self._build_page(key)
-        return self._pages[key]
-
-    def built_pages(self) -> list[str]:
-        return list(self._pages)
-
-    def _install_page(self, key: str, widget: QWidget) -> None:
-        index = self.page_keys().index(key)
-        old = self.stack.widget(index)
-        self.stack.insertWidget(index, widget)
-        self.stack.removeWidget(old)
-        old.deleteLater()
-        self._pages[key] = widget
-
-    def _build_page(self, key: str) -> None:
-        _key, title, module, cls_name, _tip = PAGES[self.page_keys().index(key)]
-        try:
-            cls = getattr(importlib.import_module(module), cls_name)
-            widget = cls(self.state)
-        except Exception as exc:  # noqa: BLE001 - a broken page must not take the app down
-            import traceback
-
-            self._page_errors[key] = f"{type(exc).__name__}: {exc}"
-            self.state.log(f"the {title} page is not available: {type(exc).__name__}: {exc}",
-                           "error")
-            sys.stderr.write(traceback.format_exc())
-            widget = QLabel(f"The {title} page is not available in this installation.\n\n"
-                            f"{type(exc).__name__}: {exc}")
-            widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            widget.setWordWrap(True)
-        self._install_page(key, widget)
-        self._wire_page(key, widget)
-
-    def _wire_page(self, key: str, widget: QWidget) -> None:
-        """Connect a page's public hooks to the window and the other pages."""
-        actions = getattr(widget, "training_actions", None)
-        if key == "train" and callable(actions):
-            self.add_training_actions(actions())
-        if key == "coldstart":
-            if callable(getattr(widget, "current_profile", None)):
-                self.state.set_profile_source(widget.current_profile)
-            signal = getattr(widget, "profileChanged", None)
-            if signal is not None:
-                signal.connect(self.state.profileChanged)
-                self.state.profileChanged.emit()
-
-    def page_error(self, key: str) -> str | None:
-        return self._page_errors.get(key)
-
-    def show_page(self, index_or_key: int | str) -> None:
-        index = index_or_key if isinstance(index_or_key, int) else self.page_keys().index(index_or_key)
-        self.sidebar.setCurrentRow(index)
-
-    def current_page_key(self) -> str:
-        return self.page_keys()[max(0, self.sidebar.currentRow())]
-
-    @Slot(int)
-    def _on_page_changed(self, index: int) -> None:
-        key = self.page_keys()[index]
-        if key not in self._pages and self._warm:
-            self._build_page(key)
-        self.stack.setCurrentIndex(index)
-        self.state.prefs.page = key
-
-    @property
-    def data_page(self) -> DataPage:
-        return self._pages["data"]  # type: ignore[return-value]
-
-    @property
-    def train_page(self):  # noqa: ANN201 - TrainPage, imported lazily
-        return self.page("train")
-
-    # ------------------------------------------------------------------ start-up
-    def start(self) -> None:
-        """After ``show()``: load the last dataset and warm up torch and the other pages."""
-        if self._autoload:
-            self.data_page.load_last()
-        self._warmup = FunctionJob(_warm_up, name="warm-up", parent=self)
-        self._warmup.succeeded.connect(self._on_warm)
-        self._warmup.failed.connect(self._on_warm_failed)
-        self._warmup.start()
-
-    @Slot(object)
-    def _on_warm(self, seconds: float) -> None:
-        self._warm = True
-        self.state.log(f"algorithms ready (torch imported in {seconds:.1f} s)")
-        self._build_remaining()
-
-    @Slot(object)
-    def _on_warm_failed(self, exc: Exception) -> None:
-        self._warm = True
-        self.state.log(f"could not import the training core: {type(exc).__name__}: {exc}", "error")
-        self._build_remaining()
-
-    def _build_remaining(self) -> None:
-        """Build the current page first, then one more page per event-loop turn."""
-        if self._closing:
-            return
-        current = self.current_page_key()
-        if current not in self._pages:
-            self._build_page(current)
-            self.stack.setCurrentIndex(self.page_keys().index(current))
-        missing = [k for k in self.page_keys() if k not in self._pages]
-        if not missing:
-            # Everything long-lived now exists (Qt, pyqtgraph, pandas, torch, the pages): keep it
-            # out of the cyclic collector's full passes, which otherwise stall the GUI thread for
-            # 0.3-0.6 s now and then while training events stream in.
-            gc.collect()
-            gc.freeze()
-            self._connect_watcher()
-            self.pagesReady.emit()
-            return
-        self._build_page(missing[0])
-        QTimer.singleShot(0, self._build_remaining)
-
     # ------------------------------------------------------------------ status bar
     @Slot(object)
     def _on_dataset(self, dataset) -> None:  # noqa: ANN001
@@ -318,72 +181,6 @@ class MainWindow(WindowActions, QMainWindow):
         prefs.window_state = self.saveState()
         prefs.page = self.current_page_key()
         prefs.sync()
-
-    # ------------------------------------------------------------------ closing
-    def terminate(self, signum: int = 15) -> None:
-        """Stop training cleanly and quit (SIGTERM); forced after 20 s."""
-        if self._terminating:
-            return
-        self._terminating = True
-        self.state.log(f"signal {signum}: stopping training and quitting", "warning")
-        QTimer.singleShot(20000, lambda: QApplication.instance().exit(143))
-        self.close()
-        if not self.isVisible():
-            QApplication.instance().quit()
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        cold = self._pages.get("coldstart")
-        if (cold is not None and not self._terminating and not self._stopping_to_close
-                and cold.has_unsaved_changes() and not cold.confirm_discard(self)):
-            event.ignore()  # Cancel in the Save / Discard / Cancel question
-            return
-        train = self._pages.get("train")
-        if train is not None and getattr(train, "is_training", lambda: False)():
-            if self._stopping_to_close:
-                event.ignore()
-                return
-            answer = QMessageBox.StandardButton.Yes if self._terminating else QMessageBox.question(
-                self, "Training is running",
-                "A training run is in progress. Stop it and close MetaRec?\n\n"
-                "The run folder keeps everything up to the last step (status 'cancelled').",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-            # Let the worker finish its step and write the run; close when its thread ended.
-            self._stopping_to_close = True
-            train.runEnded.connect(lambda *_: QTimer.singleShot(0, self._close_after_stop))
-            train.stop()
-            self.statusBar().showMessage("Stopping training…")
-            event.ignore()
-            return
-        self._closing = True
-        self._save_settings()
-        if self._watcher_connected:
-            self.state.watcher.shutdown()
-        for page in self._pages.values():
-            shutdown = getattr(page, "shutdown", None)
-            if callable(shutdown):
-                shutdown()
-        if not shutdown_jobs(10000):
-            self.state.log("a background job did not stop within 10 s", "warning")
-        event.accept()
-
-
-    def _close_after_stop(self) -> None:
-        self.close()
-        if self._terminating and not self.isVisible():
-            QApplication.instance().quit()
-
-
-def _warm_up() -> float:
-    """Import torch and the training core in the background (worker thread)."""
-    t0 = time.perf_counter()
-    importlib.import_module("core.training")
-    importlib.import_module("core.algorithms")
-    return time.perf_counter() - t0
-
 
 def create_app(argv: list[str] | None = None) -> QApplication:
     from .launch import create_app as _create

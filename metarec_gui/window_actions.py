@@ -41,7 +41,7 @@ class WindowActions:
 
         view = self.menuBar().addMenu("&View")
         self.page_actions: list[QAction] = []
-        from .app import PAGES
+        from .window_pages import PAGES
 
         for i, (_key, title, *_rest) in enumerate(PAGES):
             action = self._add(view, title, lambda _c=False, i=i: self.show_page(i), f"Ctrl+{i + 1}")

@@ -63,9 +63,9 @@ class CurveReadoutAndExport:
         return "&nbsp;&nbsp;&nbsp;".join(parts) or " "
 
     # ------------------------------------------------------------------ export
-    @Slot()
-    def _on_export_action(self) -> None:
-        kind = self.sender().data()
+    @Slot(str)
+    def export_dialog(self, kind: str) -> None:
+        """Ask for a file name and export (``kind``: "png", "svg" or "csv")."""
         filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)"}
         path, _ = QFileDialog.getSaveFileName(self, "Export curves", f"curves.{kind}", filters[kind])
         if not path:
