@@ -1,183 +1,32 @@
-"""The meta-training loop, shared by the CLI, the app's worker thread and ``torchrun``.
-
-The Trainer owns everything algorithms should not repeat: the outer optimizer, gradient
-clipping, NaN/Inf detection (stop, keep the last good weights), early stopping on validation,
-cancellation within one meta-step, pause/resume, distributed all-reduce of meta-gradients, and
-writing the run folder. It reports progress as plain-Python events to one callback.
+"""The meta-training loop (:class:`Trainer`), shared by the CLI, the app's training process and
+``torchrun``: the outer optimizer, gradient clipping, cancellation within one meta-step,
+pause/resume, distributed all-reduce of meta-gradients, and writing the run folder. Divergence,
+early stopping and stop requests have modules of their own in this package.
 """
 
 from __future__ import annotations
 
-import math
 import signal
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from . import distributed as dist
-from .config import Config, coerce_config, param
-from .data import RatingsDataset
-from .devices import DeviceError, resolve_device, seed_everything
-from .evaluation import DEFAULT_KS, RATING_METRICS, evaluate
-from .runs import Heartbeat, Run, versions
-from .split import ColdStartSplit, train_rows
-from .tasks import TaskSampler
-
-MONITOR_CHOICES = ("recall20", "recall10", "ndcg20", "ndcg10", "mae", "rmse", "ndcg3")
-LOWER_IS_BETTER = ("mae", "rmse")
-START_STEPS = 5  # the loss's starting level: the mean of the first steps
-
-
-def monitor_mode(name: str) -> str:
-    """'min' for error metrics (mae, rmse), 'max' for ranking metrics."""
-    return "min" if name in LOWER_IS_BETTER else "max"
-
-
-@dataclass
-class TrainConfig(Config):
-    """Settings of the outer loop (algorithm hyperparameters live in the algorithm's config)."""
-
-    epochs: int = param(20, "Meta-epochs: passes over the meta-training users", low=1, high=10000)
-    meta_batch_size: int = param(32, "Tasks (users) per meta-step", low=1, high=4096)
-    support_size: int = param(20, "Largest training support set per task", low=1, high=500)
-    support_min: int = param(5, "Smallest training support set (sizes drawn uniformly)", low=1, high=500)
-    query_size: int = param(10, "Query ratings per training task", low=1, high=500)
-    outer_lr: float = param(1e-3, "Outer (meta) learning rate, Adam", low=1e-6, high=1.0, log=True)
-    weight_decay: float = param(0.0, "Adam weight decay on meta-parameters", low=0.0, high=1.0)
-    grad_clip: float = param(10.0, "Clip the meta-gradient norm to this (0 = off)", low=0.0, high=1e6)
-    eval_k: int = param(10, "Support size K for validation during training", low=1, high=500)
-    patience: int = param(5, "Early stopping: epochs without validation gain (0 = off)", low=0, high=1000)
-    seed: int = param(0, "Seed for initialisation and task sampling", low=0, high=2**31 - 1)
-    device: str = param("cpu", "cpu, cuda:N, mps or auto")
-    final_test: bool = param(True, "Evaluate on test users (K = 5, 10, 20) when training ends")
-    max_steps: int = param(0, "Stop after this many meta-steps (0 = no limit)", low=0, high=10**9)
-    monitor: str = param("recall20", "Validation metric for early stopping and the best epoch "
-                         "(recall/ndcg: higher is better, mae/rmse: lower; falls back to mae when "
-                         "the evaluation has no such metric)", choices=MONITOR_CHOICES)
-    diverge_factor: float = param(1e3, "Stop as diverged when the loss exceeds this many times its "
-                                  "starting level (0 = off; non-finite losses always stop)",
-                                  low=0.0, high=1e12, log=False)
-
-
-# ------------------------------------------------------------------------------ events
-@dataclass(frozen=True)
-class StepEvent:
-    step: int
-    epoch: int
-    total_steps: int
-    loss: float
-    elapsed: float
-    tasks_per_s: float
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    epoch: int
-    step: int
-    elapsed: float
-    metrics: dict[str, float]  # val_mae, val_rmse, val_ndcg3
-    improved: bool
-
-
-@dataclass(frozen=True)
-class LogEvent:
-    message: str
-    level: str = "info"
-
-
-@dataclass(frozen=True)
-class FinishedEvent:
-    summary: dict[str, Any]
-    run_dir: str | None
-    status: str  # 'finished' or 'cancelled'
-
-
-@dataclass(frozen=True)
-class FailedEvent:
-    message: str
-    step: int
-    run_dir: str | None = None
-
-
-Event = StepEvent | EpochEvent | LogEvent | FinishedEvent | FailedEvent
-
-
-class StopToken:
-    """Cancel and pause requests from another thread, honoured between meta-steps."""
-
-    def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_if_paused(self) -> None:
-        while not self._running.wait(0.05):
-            pass
-
-
-class TrainingFailed(RuntimeError):
-    """Training stopped on an error the user should read (NaN loss, out of memory, ...)."""
-
-    def __init__(self, message: str, failure: str | None = None) -> None:
-        super().__init__(message)
-        self.failure = failure  # a short machine-readable kind, e.g. 'diverged'
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived while Trainer.run held the default handler (raised in the main thread)."""
-
-
-class _SigtermRaises:
-    """Within Trainer.run on the main thread, turn SIGTERM (when nobody else handles it) into
-    :class:`Terminated`, so the run is closed as cancelled instead of dying mid-write."""
-
-    def __enter__(self) -> _SigtermRaises:
-        self.previous = None
-        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
-            try:
-                if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-                    self.previous = signal.signal(signal.SIGTERM, self._raise)
-            except (ValueError, OSError):
-                self.previous = None
-        return self
-
-    @staticmethod
-    def _raise(signum, frame) -> None:
-        raise Terminated()
-
-    def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-
-
-@dataclass
-class _Best:
-    metric: float = -math.inf  # in "higher is better" form (error metrics are negated)
-    epoch: int = 0
-    state: dict[str, torch.Tensor] = field(default_factory=dict)
+from .. import distributed as dist
+from ..config import coerce_config
+from ..data import RatingsDataset
+from ..devices import DeviceError, resolve_device, seed_everything
+from ..evaluation import DEFAULT_KS, RATING_METRICS, evaluate
+from ..runs import Heartbeat, Run, versions
+from ..split import ColdStartSplit, train_rows
+from ..tasks import TaskSampler
+from .divergence import TrainingFailed, divergence, lr_advice, restore, snapshot
+from .events import EpochEvent, Event, FailedEvent, FinishedEvent, LogEvent, StepEvent
+from .monitor import EarlyStopping, best_validation, monitor_fallback, monitor_score
+from .settings import TrainConfig
+from .stopping import SigtermRaises, StopToken, Terminated
 
 
 class Trainer:
@@ -197,7 +46,7 @@ class Trainer:
         dataset_spec: dict[str, Any] | None = None,
         overwrite: bool = False,
     ) -> None:
-        from .algorithms import algorithm_class
+        from ..algorithms import algorithm_class
 
         self.algorithm_name = algorithm
         self.algorithm_class = algorithm_class(algorithm)
@@ -233,7 +82,7 @@ class Trainer:
         KeyboardInterrupt is re-raised, SIGTERM becomes ``SystemExit(143)``."""
         t_start = time.perf_counter()
         try:
-            with _SigtermRaises():
+            with SigtermRaises():
                 try:
                     return self._run(t_start)
                 except (KeyboardInterrupt, Terminated) as exc:
@@ -250,7 +99,7 @@ class Trainer:
         """Close the run as cancelled after an interrupt; last good weights kept."""
         try:
             if self._params is not None and self._last_good is not None:
-                _restore(self._params, self._last_good)
+                restore(self._params, self._last_good)
                 save = True
             else:  # interrupted before the first meta-step: keep whatever was saved
                 save = False
@@ -293,7 +142,7 @@ class Trainer:
         return str(self.run_folder.path) if self.run_folder is not None else None
 
     def _setup(self, device: torch.device) -> None:
-        from .algorithms import create_algorithm
+        from ..algorithms import create_algorithm
 
         cfg = self.config
         seed_everything(cfg.seed)
@@ -360,24 +209,18 @@ class Trainer:
         """The monitored validation metric in 'higher is better' form (NaN: no improvement).
         Falls back to recall20, then mae, when the monitored metric is absent; with neither,
         the latest epoch counts as the best (no validation users)."""
-        if f"val_{self.monitor}" not in metrics and metrics:
-            fallback = next((m for m in ("recall20", "mae") if f"val_{m}" in metrics), None)
-            if fallback and fallback != self.monitor:
-                self.callback(LogEvent(f"validation has no {self.monitor}: early stopping "
-                                       f"monitors {fallback} instead", "warning"))
-                self.monitor = fallback
-        value = metrics.get(f"val_{self.monitor}")
-        if value is None:
-            return float(epoch)
-        if not math.isfinite(value):
-            return -math.inf
-        return -value if monitor_mode(self.monitor) == "min" else value
+        fallback = monitor_fallback(self.monitor, metrics)
+        if fallback is not None:
+            self.callback(LogEvent(f"validation has no {self.monitor}: early stopping "
+                                   f"monitors {fallback} instead", "warning"))
+            self.monitor = fallback
+        return monitor_score(metrics, self.monitor, epoch)
 
     def _loop(self, t_start: float) -> int:
         cfg = self.config
         algo = self.algorithm
         params = algo.meta_parameters()
-        best = _Best()
+        stopping = EarlyStopping(cfg.patience)
         step = 0
         if not algo.trainable or not params:
             metrics = self._validate()
@@ -387,11 +230,10 @@ class Trainer:
         total = cfg.epochs * self.sampler.steps_per_epoch
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
-        last_good = _snapshot(params)
+        last_good = snapshot(params)
         self._params, self._last_good = params, last_good
         pending: list[dict[str, Any]] = []
         last_flush = time.perf_counter()
-        stale = 0
         for epoch in range(1, cfg.epochs + 1):
             for batch in self.sampler.epoch():
                 self.stop.wait_if_paused()
@@ -407,21 +249,15 @@ class Trainer:
                     grads = {k: torch.zeros_like(p) for k, p in params.items()}
                 loss, grads = dist.average(loss, grads, n_tasks=len(shard))
                 loss_value = float(loss)
-                bad = [k for k, g in grads.items() if not torch.isfinite(g).all()]
-                what = None
-                if not math.isfinite(loss_value):
-                    what = f"loss is {loss_value}"
-                elif bad:
-                    what = f"gradient of {bad[0]} is not finite"
-                else:
-                    what = self._explosion(loss_value)
+                what = divergence(loss_value, grads, self.losses, cfg.diverge_factor,
+                                  getattr(self.dataset, "scale", None))
                 if what is not None:
-                    _restore(params, last_good)
+                    restore(params, last_good)
                     self._flush(pending)
                     self._save_weights()
                     raise TrainingFailed(
                         f"training diverged at step {step + 1} (epoch {epoch}): {what}; the last "
-                        f"good weights were kept. {self._lr_advice()}", failure="diverged"
+                        f"good weights were kept. {lr_advice(algo, cfg.outer_lr)}", failure="diverged"
                     )
                 for name, p in params.items():
                     p.grad = grads[name].to(p.dtype)
@@ -429,7 +265,7 @@ class Trainer:
                     torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.grad_clip)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-                last_good = _snapshot(params)
+                last_good = snapshot(params)
                 self._last_good = last_good
                 step += 1
                 self._step = step
@@ -446,58 +282,24 @@ class Trainer:
                 if cfg.max_steps and step >= cfg.max_steps:
                     break
             metrics = self._validate()
-            score = self._score(metrics, epoch)
-            improved = score > best.metric + 1e-6
-            if improved:
-                best = _Best(score, epoch, _snapshot(params))
-                stale = 0
-            else:
-                stale += 1
+            improved = stopping.update(self._score(metrics, epoch), epoch,
+                                       lambda: snapshot(params))
             self._flush(pending)
             self._record_epoch(epoch, step, t_start, metrics, improved)
             if improved:
                 self._save_weights()
             if cfg.max_steps and step >= cfg.max_steps:
                 break
-            if cfg.patience and stale >= cfg.patience:
+            if stopping.exhausted:
                 self.callback(LogEvent(f"early stopping after epoch {epoch}: no validation "
-                                       f"gain for {cfg.patience} epochs (best epoch {best.epoch})"))
+                                       f"gain for {cfg.patience} epochs "
+                                       f"(best epoch {stopping.best.epoch})"))
                 break
         self._last_good = None  # from here on the parameters are whole (best restored below)
-        if best.state:
-            _restore(params, best.state)
-            self.best_epoch = best.epoch
+        if stopping.best.state:
+            restore(params, stopping.best.state)
+            self.best_epoch = stopping.best.epoch
         return step
-
-    def _explosion(self, loss: float) -> str | None:
-        """Why a finite loss counts as diverged (None if it does not).
-
-        Relative: above ``diverge_factor`` x its starting level (the mean of the first
-        START_STEPS losses, floored at 0.01). Absolute, for a loss that is huge from step 1:
-        above ``diverge_factor`` x max(1, (rating range)^2) -- far beyond any squared error on
-        the scale, and beyond ranking losses (a few units)."""
-        factor = self.config.diverge_factor
-        if not factor:
-            return None
-        scale = getattr(self.dataset, "scale", None)
-        span = float(scale.max - scale.min) if scale is not None else 1.0
-        ceiling = factor * max(1.0, span * span)
-        if loss > ceiling:
-            return (f"loss {loss:.3g} is beyond {ceiling:.3g} ({factor:g} x the squared rating "
-                    "range): the loss exploded")
-        first = self.losses[:START_STEPS]
-        if first:
-            start = max(sum(first) / len(first), 0.01)
-            if loss > factor * start:
-                return (f"loss {loss:.3g} is more than {factor:g} x its starting level "
-                        f"{start:.3g}: the loss exploded")
-        return None
-
-    def _lr_advice(self) -> str:
-        inner = getattr(getattr(self.algorithm, "config", None), "inner_lr", None)
-        inner_text = f"inner_lr (now {inner:g})" if isinstance(inner, (int, float)) else "the inner learning rate"
-        return (f"Lower {inner_text} or outer_lr (now {self.config.outer_lr:g}), "
-                "or tighten grad_clip")
 
     def _record_epoch(self, epoch, step, t_start, metrics, improved) -> None:
         elapsed = time.perf_counter() - t_start
@@ -533,11 +335,7 @@ class Trainer:
             "validation": self.history[-1] if self.history else {},
         }
         if self.history:
-            key = f"val_{self.monitor}"
-            sign = -1.0 if monitor_mode(self.monitor) == "min" else 1.0
-            scored = [h for h in self.history if isinstance(h.get(key), float) and math.isfinite(h[key])]
-            best = max(scored, key=lambda h: sign * h[key]) if scored else self.history[-1]
-            summary["best_validation"] = best
+            summary["best_validation"] = best_validation(self.history, self.monitor)
             summary["monitor"] = self.monitor
         if error:
             summary["error"] = error
@@ -563,29 +361,3 @@ class Trainer:
                 self._heartbeat.stop()
             self.run_folder.write_summary(summary)
         return summary
-
-
-def _snapshot(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in params.items()}
-
-
-def _restore(params: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
-    with torch.no_grad():
-        for k, p in params.items():
-            p.copy_(state[k])
-
-
-__all__ = [
-    "EpochEvent",
-    "Event",
-    "FailedEvent",
-    "FinishedEvent",
-    "LogEvent",
-    "StepEvent",
-    "StopToken",
-    "TrainConfig",
-    "Trainer",
-    "Terminated",
-    "TrainingFailed",
-    "monitor_mode",
-]
