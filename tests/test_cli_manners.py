@@ -195,3 +195,45 @@ def test_a_closed_pipe_ends_quietly():
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert err == "", err
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to itself")
+def test_ctrl_c_right_after_core_is_imported_exits_130_quietly_in_the_command_only():
+    # A Ctrl-C landing just after the package's first statement (the command is still importing).
+    sigint_now = "import os, signal; os.kill(os.getpid(), signal.SIGINT); import time; time.sleep(60)"
+    as_command = _python(f"import sys; sys.argv[0] = '/bin/metarec'; import core; {sigint_now}")
+    assert as_command.returncode == 130
+    assert as_command.stderr == ""
+    as_library = _python(f"import core; {sigint_now}")  # the app, tests, notebooks: Python's way
+    assert "KeyboardInterrupt" in as_library.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to itself")
+def test_ctrl_c_while_the_command_shuts_down_is_quiet():
+    # Registered before core is imported, so it runs after core's exit hook: the interpreter's last
+    # milliseconds, where Python would otherwise die by SIGINT.
+    result = _python("import atexit, os, signal, sys; atexit.register(os.kill, os.getpid(), "
+                     "signal.SIGINT); sys.argv[0] = '/bin/metarec'; import core; print('done')")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")
+
+
+def test_main_disarms_ctrl_c_before_leaving(monkeypatch):
+    # Inside a verb Ctrl-C raises KeyboardInterrupt (training writes 'cancelled'); once main is
+    # leaving, the command's handler exits at once instead of raising through the exit path.
+    from core.cli import app
+
+    seen = []
+    monkeypatch.setattr(app, "_is_script", lambda: True)
+    monkeypatch.setattr(app, "_set_sigint", lambda handler: seen.append(handler))
+    monkeypatch.setattr(app, "_main", lambda argv: seen.append(app._armed) or 0)
+    assert main([]) == 0
+    assert seen == [app._interrupt, True] and app._armed is False
+    exits = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    app._interrupt(signal.SIGINT, None)
+    assert exits == [130]

@@ -7,17 +7,9 @@ evaluate, compare) and ``user_verbs`` (predict, recommend); ``app`` holds the pa
 ``main``, and imports nothing heavy so that ``metarec --help`` answers at once.
 """
 
-import contextlib as _contextlib
-import os as _os
-import signal as _signal
-import sys as _sys
-
-if _os.path.basename(_sys.argv[0] or "").startswith("metarec"):
-    # The console script: a Ctrl-C before main() runs (while Python imports) exits quietly too.
-    with _contextlib.suppress(ValueError, OSError):
-        _signal.signal(_signal.SIGINT, lambda signum, frame: _os._exit(130))
-
-from .app import EXIT_USAGE, build_parser, main  # noqa: E402
-from .common import CliError  # noqa: E402
+# A Ctrl-C before main() runs (while Python imports) exits 130 quietly: core/__init__.py installs
+# that handler as the first thing the ``metarec`` command runs.
+from .app import EXIT_USAGE, build_parser, main
+from .common import CliError
 
 __all__ = ["EXIT_USAGE", "CliError", "build_parser", "main"]

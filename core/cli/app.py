@@ -236,6 +236,18 @@ def _quiet_exit(signum, frame) -> None:  # noqa: ARG001 - signal handler signatu
     os._exit(EXIT_INTERRUPTED)
 
 
+_armed = False  # while a verb runs: Ctrl-C raises KeyboardInterrupt (a training writes 'cancelled')
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGINT of the ``metarec`` command: KeyboardInterrupt while a verb runs, else exit 130.
+    ``main`` disarms with a plain global store, which Python never interrupts to run a signal
+    handler, so a second Ctrl-C while ``main`` is leaving cannot escape as a traceback."""
+    if _armed:
+        raise KeyboardInterrupt
+    _quiet_exit(signum, frame)
+
+
 def _is_script() -> bool:
     return os.path.basename(sys.argv[0] or "").startswith("metarec") or bool(
         getattr(sys.modules.get("__main__"), "__spec__", None)
@@ -269,20 +281,24 @@ def _stdout_gone() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _armed
     script = _is_script()
     try:
-        if script:  # Ctrl-C raises KeyboardInterrupt again (training writes 'cancelled')
-            _set_sigint(signal.default_int_handler)
+        if script:
+            _armed = True
+            _set_sigint(_interrupt)
         return _main(argv)
     except KeyboardInterrupt:
+        _armed = False  # first: a store, not a call (no signal handler runs before it)
         if script:
             _exit_now(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        _armed = False
         return _stdout_gone()
     finally:
-        if script:  # a Ctrl-C while the interpreter shuts down: no traceback either
-            _set_sigint(_quiet_exit)
+        _armed = False  # a Ctrl-C from here on exits 130 at once (while the interpreter shuts down too)
+        if script:
             try:
                 sys.stdout.flush()
             except BrokenPipeError:
