@@ -4,6 +4,7 @@ checked by hand on tiny examples."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
@@ -311,3 +312,34 @@ def test_item_knn_sums_shrunk_cosine_similarities_to_the_support(tiny):
     batch = new_user_batch(np.array([2]), np.array([5.0]))
     scores = algo.score(algo.adapt(batch), batch, torch.tensor([[0, 1]]))[0].numpy()
     assert np.allclose(scores, sim[2, [0, 1]], atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["proto", "matching"])
+def test_metric_rating_head_is_bias_plus_attended_support_residuals(name):
+    """r_i = mu + b_i + b_u + c * sum_j att_ij (r_j - mu - b_j - b_u), checked by hand: with c = 0
+    it is exactly item + user bias (b_u = support residuals / (n + shrinkage) around the prior);
+    an item whose embedding equals a support item's takes most of that item's residual."""
+    dataset = make_synthetic(SyntheticConfig(n_users=60, n_items=40, seed=1))
+    algo = create_algorithm(name, {"dim": 8, "shrinkage": 2.0}, dataset)
+    algo.fit(np.arange(dataset.n_ratings))
+    p = algo.params
+    items, ratings = np.array([3, 7]), np.array([5.0, 2.0])
+    batch = new_user_batch(items, ratings)
+    query = torch.arange(dataset.n_items).unsqueeze(0)
+    mu, b = float(p["mu"]), p["item_bias"].detach().double()
+    resid = torch.tensor(ratings, dtype=torch.float64) - mu - b[items]
+    b_u = (2.0 * float(p["user_bias"].detach()) + float(resid.sum())) / (2 + 2.0)
+    with torch.no_grad():
+        p["resid_scale"].zero_()
+    plain = algo.predict(algo.adapt(batch), batch, query)[0].double()
+    assert torch.allclose(plain, mu + b + b_u, atol=1e-5)
+    with torch.no_grad():
+        p["resid_scale"].fill_(1.0)
+        p[algo.rating_temperature].fill_(math.log(50.0))  # sharp attention
+        p["item_in"][7] = p["item_out"][7] = p["item_in"][3] * -1.0  # 7 opposite to 3
+        p["genre_in"].zero_(), p["genre_out"].zero_(), p["year_out"].zero_()
+        p["item_out"][3] = p["item_in"][3]
+    pred = algo.predict(algo.adapt(batch), batch, query)[0].double()
+    pulled = pred - (mu + b + b_u)
+    own = resid - b_u  # each support item's residual around the user's bias
+    assert abs(float(pulled[3]) - float(own[0])) < 0.05 and abs(float(pulled[7]) - float(own[1])) < 0.05
