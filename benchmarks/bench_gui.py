@@ -133,7 +133,10 @@ class Probe:
     def stop(self) -> dict:
         self.timer.stop()
         gaps = self.gaps[1:] or [0.0]
-        return {"probe_ticks": len(gaps), "max_gap_ms": round(max(gaps), 1),
+        at = np.cumsum(gaps) / 1000
+        return {"long_gaps_at_s": [(round(float(t), 2), round(g)) for t, g in zip(at, gaps, strict=True)
+                                   if g > 50][:20],
+                "probe_ticks": len(gaps), "max_gap_ms": round(max(gaps), 1),
                 "p99_gap_ms": round(sorted(gaps)[int(0.99 * (len(gaps) - 1))], 1),
                 "gaps_over_50ms": sum(g > 50 for g in gaps)}
 
@@ -162,8 +165,9 @@ def make_ratings_file(path: Path, rows: int, seed: int = 0) -> None:
             frame.to_csv(f, header=False, index=False)
 
 
-def bench_load(rows: int) -> dict:
-    """GUI-thread stall while the Data page loads a large file (worker) and shows it."""
+def bench_load(rows: int, file: str | None = None) -> dict:
+    """GUI-thread stall while the Data page loads a large file and shows it (``file``: an existing
+    user,item,rating CSV to load instead of generating ``rows`` rows)."""
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from core.data import ColumnMapping, DatasetSpec
@@ -172,9 +176,10 @@ def bench_load(rows: int) -> dict:
     from metarec_gui.theme import theme
 
     tmp = Path(tempfile.mkdtemp())
-    path = tmp / "ratings.csv"
+    path = Path(file) if file else tmp / "ratings.csv"
     t0 = time.perf_counter()
-    make_ratings_file(path, rows)
+    if not file:
+        make_ratings_file(path, rows)
     made = time.perf_counter() - t0
     os.environ["METAREC_WORKSPACE"] = f"{tmp}/ws"
     app = create_app([])
@@ -204,9 +209,13 @@ def bench_load(rows: int) -> dict:
     end = QEventLoop()
     QTimer.singleShot(500, end.quit)
     end.exec()
-    result = {"scenario": f"load a {rows:,}-row CSV, summary + split on screen",
+    dataset = window.state.dataset
+    n = dataset.n_ratings if dataset is not None else rows
+    result = {"scenario": f"load a {n:,}-row CSV, summary + split on screen",
               "seconds": round(seconds, 1), "file_made_s": round(made, 1),
-              "loaded": window.state.dataset is not None, **probe.stop()}
+              "file_mb": round(path.stat().st_size / 2**20, 1),
+              "in_child_process": page.isolate_min_bytes <= path.stat().st_size,
+              "loaded": dataset is not None, "app_rss_mb": round(_rss_mb()), **probe.stop()}
     window.close()
     return result
 
@@ -351,6 +360,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="launches to time")
     parser.add_argument("--seconds", type=float, default=20, help="training time per scenario")
     parser.add_argument("--load-rows", type=int, default=5_000_000, help="rows of the generated file")
+    parser.add_argument("--load-file", default=None,
+                        help="load this user,item,rating CSV instead of generating one")
     parser.add_argument("--soak-points", type=int, default=1_000_000, help="loss points pushed")
     parser.add_argument("--only", default="launch,load,train,soak", help="scenarios to run")
     parser.add_argument("--out", default=str(ROOT / "bench_out" / "gui.json"))
@@ -362,7 +373,7 @@ def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     only = set(args.only.split(","))
     launch = bench_launch(args.runs) if "launch" in only else None
-    load = bench_load(args.load_rows) if "load" in only else None
+    load = bench_load(args.load_rows, args.load_file) if "load" in only else None
     stall = bench_stall(args.seconds) if "train" in only else []
     soak = bench_soak(args.soak_points) if "soak" in only else []
     import pyqtgraph

@@ -77,6 +77,7 @@ class AppState(QObject):
         self.dataset = dataset
         self.dataset_spec = spec
         self.dataset_spec_dict = spec_dict
+        self.split = None  # the old split belongs to the old dataset: listeners must not use it
         self.datasetChanged.emit(dataset)
         config = self.split_config or SplitConfig()
         if split is not None and split.config == config:

@@ -42,6 +42,7 @@ from ...widgets.frame_model import (
 )
 from ...widgets.star_rating import StarDelegate
 from .common import heading
+from .user_list import TestUserModel
 
 DELAY_MS = 120
 
@@ -84,7 +85,13 @@ class HeldoutPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.user_combo = QComboBox()
+        self.user_model = TestUserModel(self)
+        self.user_combo.setModel(self.user_model)
         self.user_combo.setMinimumContentsLength(22)
+        # sized by that length, not by asking every row (25,000 test users in a 25M-row file)
+        self.user_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.user_combo.view().setUniformItemSizes(True)
         self.user_combo.setToolTip("A cold test user: none of their ratings was used in training")
         self.prev_user, self.next_user = QToolButton(), QToolButton()
         self.prev_user.setArrowType(Qt.ArrowType.LeftArrow)
@@ -193,13 +200,12 @@ class HeldoutPanel(QWidget):
 
     # ------------------------------------------------------------------ users
     def current_user(self) -> int | None:
-        data = self.user_combo.currentData()
-        return None if data is None else int(data)
+        return self.user_model.user_at(self.user_combo.currentIndex())
 
     def set_user(self, user: int) -> None:
-        index = self.user_combo.findData(int(user))
-        if index >= 0:
-            self.user_combo.setCurrentIndex(index)
+        row = self.user_model.row_of(user)
+        if row >= 0:
+            self.user_combo.setCurrentIndex(row)
 
     def step_user(self, delta: int) -> None:
         n = self.user_combo.count()
@@ -207,19 +213,17 @@ class HeldoutPanel(QWidget):
             self.user_combo.setCurrentIndex((self.user_combo.currentIndex() + delta) % n)
 
     def set_split(self, dataset, split) -> None:
-        """List the split's test users and select a typical one."""
+        """List the split's test users (a lazy model) and select a typical one."""
         self.user_combo.blockSignals(True)
-        self.user_combo.clear()
         if split is not None and dataset is not None:
-            counts, ids = dataset.ratings_per_user, dataset.user_ids
-            for u in split.test_users:
-                self.user_combo.addItem(f"User {ids[u]}  ·  {counts[u]} ratings", int(u))
-            self.k_slider.setMaximum(int(split.config.max_support))
+            counts = dataset.ratings_per_user
             typical = typical_user(split, counts)
+            self.user_model.set_users(split.test_users, dataset.user_ids, counts, typical)
+            self.k_slider.setMaximum(int(split.config.max_support))
             if typical is not None:
-                self.user_combo.setCurrentIndex(self.user_combo.findData(typical))
-                self.user_combo.setItemText(self.user_combo.currentIndex(),
-                                            self.user_combo.currentText() + "  (typical)")
+                self.user_combo.setCurrentIndex(self.user_model.row_of(typical))
+        else:
+            self.user_model.set_users(None)
         self.user_combo.blockSignals(False)
         self._k_changed(self.k_slider.value())
 

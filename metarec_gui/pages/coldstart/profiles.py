@@ -138,7 +138,11 @@ class ProfileBar(QWidget):
         self.demo_menu.clear()
         personas = []
         if dataset is not None and "title" in dataset.items:
-            titles = set(dataset.items["title"].astype(str))
+            # only the personas' titles are looked up (one vectorised isin), not a set of every
+            # title: 10-15 ms of the GUI thread for 20,000 items, more for larger catalogues
+            wanted = {t for p in PERSONAS for t, _y, _r in p.ratings}
+            column = dataset.items["title"]
+            titles = set(column[column.isin(wanted)].astype(str))
             personas = [p for p in PERSONAS if all(t in titles for t, _y, _r in p.ratings)]
         for persona in personas:
             genres = ", ".join(persona.core_genres)

@@ -1,9 +1,11 @@
 """Data page: choose a dataset source, load it off the GUI thread, see what it holds, set the split.
 
-Loading goes through ``core.data.load_dataset(spec)`` in a worker, which also computes what the
-page shows (fingerprint, ``summary()``, plot statistics) and the cold-start split, so the GUI
-thread only draws. A failure shows the core's message (file, line, column) and the previous
-dataset stays loaded.
+Loading runs ``core.data.load_dataset(spec)`` off the GUI thread together with what the page
+shows (fingerprint, ``summary()``, plot statistics) and the cold-start split, so the GUI thread
+only draws (``metarec_gui.data_load``). Files of ``isolate_min_bytes`` or more load in a child
+process and are memory-mapped here: in a thread, the loader's long C calls hold the GIL and stall
+the GUI. Cancel stops either kind of load. A failure shows the core's message (file, line,
+column) and the previous dataset stays loaded.
 """
 
 from __future__ import annotations
@@ -31,31 +33,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data import DEFAULT_BUILTIN, DatasetError, DatasetSpec, load_dataset
-from core.split import SplitConfig, make_split
+from core.data import DEFAULT_BUILTIN, DatasetError, DatasetSpec
+from core.data.isolated import ISOLATE_MIN_BYTES, should_isolate
+from core.split import SplitConfig
 
+from ...data_load import describe_for_display, load_for_display, load_isolated_for_display
 from ...settings import plain_value
 from ...state import AppState
 from ...theme import theme
 from ...widgets.config_form import ConfigForm
 from ...workers import Background, FunctionJob
 from .sources import SourcePanel, _html, describe_spec, split_specs
-from .summary import SummaryPanel, plot_stats
+from .summary import SummaryPanel
 
-
-def load_for_display(spec: DatasetSpec, split_config: SplitConfig | None) -> dict[str, Any]:
-    """Worker thread: the dataset, what the page shows about it, and its split."""
-    dataset = load_dataset(spec)
-    out = {"dataset": dataset, "summary": dataset.summary(), "stats": plot_stats(dataset)}
-    try:
-        out["split"] = make_split(dataset, split_config or SplitConfig())
-    except ValueError:  # an unusable saved split: the state computes (and explains) it
-        out["split"] = None
-    return out
-
-
-def describe_for_display(dataset: Any) -> dict[str, Any]:
-    return {"dataset": dataset, "summary": dataset.summary(), "stats": plot_stats(dataset)}
+__all__ = ["DataPage", "describe_for_display", "load_for_display"]
 
 
 class DataPage(QWidget):
@@ -74,6 +65,8 @@ class DataPage(QWidget):
         self._fallback_pending = False
         self._outcome = False
         self._described: dict[int, dict[str, Any]] = {}  # id(dataset) -> summary + plot stats
+        self.isolate_min_bytes = ISOLATE_MIN_BYTES  # files this large load in a child process
+        self._label = ""
 
         self.sources = SourcePanel(state.prefs.start_dir)
         self.sources.errorMessage.connect(self._error)
@@ -88,6 +81,10 @@ class DataPage(QWidget):
         self.load_button.setDefault(True)
         self.load_button.setToolTip("Load the chosen source (in the background)")
         self.load_button.clicked.connect(self.load_selected)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop loading; the current dataset stays loaded")
+        self.cancel_button.clicked.connect(self.cancel_load)
+        self.cancel_button.setVisible(False)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setMaximumHeight(12)
@@ -99,6 +96,7 @@ class DataPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.load_button)
         row.addWidget(self.busy, 1)
+        row.addWidget(self.cancel_button)
         self.sources.layout().addLayout(row)
         self.sources.layout().addWidget(self.load_status)
 
@@ -203,16 +201,20 @@ class DataPage(QWidget):
             except DatasetError as exc:
                 self._on_load_failed(exc)
                 return False
-        label = describe_spec(spec)
+        label = self._label = describe_spec(spec)
         self._pending_spec = spec
         self._t0 = time.perf_counter()
-        self.job = FunctionJob(load_for_display, spec, self.state.split_config,
-                               name="load-dataset", parent=self)
+        isolated = should_isolate(spec, self.isolate_min_bytes)
+        self.job = FunctionJob(load_isolated_for_display if isolated else load_for_display, spec,
+                               self.state.split_config, name="load-dataset", parent=self)
+        self.job.progress.connect(self._on_progress)
         self.job.succeeded.connect(self._on_loaded)
         self.job.failed.connect(self._on_load_failed)
         self.job.ended.connect(self._on_job_ended)
         self.load_button.setEnabled(False)
         self.busy.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
         self.load_status.setText(f"Loading {label}…")
         self.state.begin_job("load", f"Loading {label}")
         self.state.log(f"loading {label}")
@@ -237,6 +239,22 @@ class DataPage(QWidget):
 
     def is_loading(self) -> bool:
         return self.job is not None
+
+    @Slot()
+    def cancel_load(self) -> None:
+        """Stop the running load (a child process is stopped at once); ``loadFinished(False)``
+        follows, and the previous dataset stays."""
+        if self.job is None or self.job.cancelled:
+            return
+        self.job.stop()
+        self.cancel_button.setEnabled(False)
+        self.load_status.setText("Cancelling…")
+        self.state.log(f"loading {self._label} cancelled")
+
+    @Slot(object)
+    def _on_progress(self, text: object) -> None:
+        if text and self.job is not None and not self.job.cancelled:
+            self.load_status.setText(f"Loading {self._label}… ({text})")
 
     @Slot(object)
     def _on_loaded(self, result: dict[str, Any]) -> None:
@@ -283,8 +301,13 @@ class DataPage(QWidget):
             job.deleteLater()
         self.load_button.setEnabled(True)
         self.busy.setVisible(False)
+        self.cancel_button.setVisible(False)
         self.state.end_job("load")
         outcome, self._outcome = self._outcome, False
+        if job is not None and job.cancelled:
+            outcome = self._fallback_pending = self._fallback_on_error = False
+            self.load_status.setText("Loading cancelled; the previous dataset is still loaded."
+                                     if self.state.dataset is not None else "Loading cancelled.")
         self.loadFinished.emit(outcome)
         if self._fallback_pending:
             self._fallback_pending = False

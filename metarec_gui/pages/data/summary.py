@@ -1,7 +1,8 @@
 """The Data page's right side: what the loaded dataset holds (numbers, notes, three plots).
 
 ``show(summary, stats)`` takes what the loader computed off the GUI thread:
-``dataset.summary()`` and :func:`plot_stats` (histograms and genre counts).
+``dataset.summary()`` and :func:`plot_stats` (histograms and genre counts; it lives in the
+Qt-free ``metarec_gui.data_load``, which the loading process imports).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from ...data_load import plot_stats  # noqa: F401  (re-exported)
 from ...theme import style_plot_item, style_view, theme
 
 
@@ -40,23 +42,6 @@ class StatCard(QFrame):
     def set(self, text: str, tooltip: str = "") -> None:
         self.value.setText(text)
         self.setToolTip(tooltip)
-
-
-
-def plot_stats(dataset: Any) -> dict[str, Any]:
-    """What the plots draw, computed once per dataset (in the loader's worker thread)."""
-    values, counts = np.unique(dataset.rating, return_counts=True)
-    per_user = dataset.ratings_per_user
-    lo, hi = max(1, int(per_user.min())), max(2, int(per_user.max()))
-    edges = np.unique(np.round(np.geomspace(lo, hi + 1, 30)))
-    hist, edges = np.histogram(per_user, bins=edges)
-    return {
-        "rating_values": values, "rating_counts": counts,
-        "width": (dataset.scale.step or (dataset.scale.span / 20)) * 0.8,
-        "scale": (dataset.scale.min, dataset.scale.max),
-        "user_hist": hist, "user_edges": edges,
-        "genres": dataset.genre_counts().head(12),
-    }
 
 
 class SummaryPanel(QWidget):
