@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data import RatingsDataset
-from ..models import Params
+from ..models import Cache, Params
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, param
 from .functional import ModelAlgorithm, RankerConfig, gradients, support_mask_matrix
@@ -87,42 +87,44 @@ class ProtoRec(ModelAlgorithm):
         resid = batch.support_ratings - params["mu"] - params["item_bias"][batch.support_items]
         offset = m.encode(params, batch.support_items, batch.support_ratings, batch.support_mask)
         return {"user_vec": params["user_vec"] + offset, "user_bias": bias,
-                "keys": e / e.norm(dim=-1, keepdim=True).clamp_min(1e-8), "weights": m.rating_weights(params, batch.support_ratings),
+                "keys": _unit(e), "weights": m.rating_weights(params, batch.support_ratings),
                 "resid": resid - bias.unsqueeze(1), "mask": batch.support_mask.to(e.dtype)}
 
     def attention(self, params: Params, state: Params, items: torch.Tensor | None = None,
-                  temperature: str | None = None) -> torch.Tensor:
+                  cache: Cache | None = None) -> torch.Tensor:
         """att [B, N, S]: each of ``items`` [B, N] (default: the whole catalogue, N = n_items)
         attends to the support by cosine similarity over a learned temperature, beside a null
-        slot of logit 0 (dropped), so an item like none of the support attends to nothing."""
-        v = self.model.item_vectors(params)
-        v = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        slot of logit 0 (dropped), so an item like none of the support attends to nothing.
+        ``cache`` shares the catalogue's item vectors with the ranking scores of one step."""
+        v = self.model.item_vectors(params, cache)
         keys = state["keys"]
-        logits = (keys @ v.T).mT if items is None else v[items] @ keys.mT  # [B, N, S]
-        logits = logits * params[temperature or self.rating_temperature].exp()
+        # [B, N, S]; with items given, only their rows are normalised
+        logits = (keys @ _unit(v).T).mT if items is None else _unit(v[items]) @ keys.mT
+        logits = logits * params[self.rating_temperature].exp()
         logits = logits.masked_fill(state["mask"].unsqueeze(1) == 0, float("-inf"))
         null = torch.zeros_like(logits[..., :1])
         return torch.softmax(torch.cat([logits, null], -1), -1)[..., :-1]
 
     def ratings(self, params: Params, state: Params, items: torch.Tensor,
-                att: torch.Tensor | None = None) -> torch.Tensor:
+                att: torch.Tensor | None = None, cache: Cache | None = None) -> torch.Tensor:
         """Predicted ratings [B, N] of ``items`` [B, N] (not clamped); ``att`` [B, N, S] if
         already computed for these items."""
         if att is None:
-            att = self.attention(params, state, items)
+            att = self.attention(params, state, items, cache)
         resid = (att @ (state["resid"] * state["mask"]).unsqueeze(-1)).squeeze(-1)
         return (params["mu"] + params["item_bias"][items] + state["user_bias"].unsqueeze(1)
                 + params["resid_scale"] * resid)
 
-    def scores(self, params: Params, state: Params, batch: TaskBatch) -> torch.Tensor:
+    def scores(self, params: Params, state: Params, batch: TaskBatch,
+               cache: Cache | None = None) -> torch.Tensor:
         """Ranking scores of the whole catalogue [B, n_items]."""
-        return self.model.rank_scores({**params, "user_vec": state["user_vec"]}, batch.user_features)
+        return self.model.rank_scores({**params, "user_vec": state["user_vec"]}, batch.user_features, cache)
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with torch.enable_grad():
-            state = self.user_state(self.params, batch)
-            scores = self.scores(self.params, state, batch)
-            ratings = self.ratings(self.params, state, batch.query_items)
+            state, cache = self.user_state(self.params, batch), {}
+            scores = self.scores(self.params, state, batch, cache)
+            ratings = self.ratings(self.params, state, batch.query_items, cache=cache)
             exclude = support_mask_matrix(batch, self.dataset.n_items)
             loss = _episode_loss(self.model, scores, ratings, batch, exclude)
             return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())
@@ -181,7 +183,8 @@ class MatchingNet(ProtoRec):
         catalogue = torch.arange(self.dataset.n_items, device=att.device).expand(len(batch), -1)
         return scores, self.ratings(params, state, catalogue, att)
 
-    def scores(self, params: Params, state: Params, batch: TaskBatch) -> torch.Tensor:
+    def scores(self, params: Params, state: Params, batch: TaskBatch,
+               cache: Cache | None = None) -> torch.Tensor:
         return self._outputs(params, state, batch)[0]
 
     def meta_gradients(self, batch: TaskBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -198,6 +201,11 @@ class MatchingNet(ProtoRec):
             return params["item_logit"][items]
         with torch.no_grad():
             return self.scores(params, adapted.state, batch).gather(1, items)
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    """Rows of ``x`` scaled to unit length (zero rows stay zero)."""
+    return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-8)
 
 
 def _episode_loss(model, scores: torch.Tensor, ratings: torch.Tensor, batch: TaskBatch,
