@@ -237,3 +237,23 @@ def test_main_disarms_ctrl_c_before_leaving(monkeypatch):
     monkeypatch.setattr(os, "_exit", exits.append)
     app._interrupt(signal.SIGINT, None)
     assert exits == [130]
+
+
+def test_ctrl_c_during_an_import_exits_at_once(monkeypatch, tmp_path):
+    # A KeyboardInterrupt raised inside a C extension's import becomes an ImportError (numpy) or
+    # an abort (pybind11 in torch): while importing, the command exits 130 instead of raising.
+    from core.cli import app
+
+    exits = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    monkeypatch.setattr(app, "_armed", True)
+    (tmp_path / "interrupted_import.py").write_text(
+        "import signal, sys\nfrom core.cli import app\n"
+        "app._interrupt(signal.SIGINT, sys._getframe())\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    importlib.import_module("interrupted_import")
+    assert exits == [130]
+    with pytest.raises(KeyboardInterrupt):  # outside an import: the verb sees KeyboardInterrupt
+        app._interrupt(signal.SIGINT, sys._getframe())

@@ -240,12 +240,25 @@ _armed = False  # while a verb runs: Ctrl-C raises KeyboardInterrupt (a training
 
 
 def _interrupt(signum, frame) -> None:
-    """SIGINT of the ``metarec`` command: KeyboardInterrupt while a verb runs, else exit 130.
-    ``main`` disarms with a plain global store, which Python never interrupts to run a signal
-    handler, so a second Ctrl-C while ``main`` is leaving cannot escape as a traceback."""
-    if _armed:
+    """SIGINT of the ``metarec`` command: KeyboardInterrupt while a verb runs (a training writes
+    its summary as cancelled), else exit 130 at once. ``main`` disarms with a plain global store,
+    which Python never interrupts to run a signal handler, so a second Ctrl-C while ``main`` is
+    leaving cannot escape as a traceback. During an import the process exits at once too: a
+    KeyboardInterrupt inside a C extension's import came out as numpy's "Importing the numpy
+    C-extensions failed" ImportError (exit 1) and, inside torch's, as pybind11's
+    ``std::terminate`` (abort, exit 134) in benchmarks/ctrlc_trials.py."""
+    if _armed and not _importing(frame):
         raise KeyboardInterrupt
     _quiet_exit(signum, frame)
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` (where the signal handler interrupted) is inside an import."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _is_script() -> bool:
