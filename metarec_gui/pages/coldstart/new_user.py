@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
@@ -23,6 +23,7 @@ from .results import RecsView
 from .user_features import UserFeaturesBox
 
 RATED_TAB = 2
+SEARCH_DELAY_MS = 15  # the search list follows a new dataset one event-loop turn later
 
 
 class NewUserPanel(QWidget):
@@ -95,8 +96,19 @@ class NewUserPanel(QWidget):
         values = dataset.scale.values() if dataset is not None else [1.0]
         for widget in (self.suggestions, self.rated):
             widget.set_values(values)
-        self.search.set_dataset(dataset)
+        # The search's first listing (core.recommend.search_items + the list) costs 10-15 ms of
+        # the GUI thread: it follows in its own turn, so loading a dataset never waits for it.
+        self._search_dataset = dataset
+        self.search.setEnabled(False)
+        QTimer.singleShot(SEARCH_DELAY_MS, self._sync_search)
         self.user_features.set_dataset(dataset)
+
+    def _sync_search(self) -> None:
+        dataset, self._search_dataset = getattr(self, "_search_dataset", None), None
+        if dataset is not None and dataset is self.state.dataset:
+            self.search.set_dataset(dataset)
+        elif self.state.dataset is None:
+            self.search.set_dataset(None)
 
     def show_ratings(self, ratings: dict[int, float]) -> None:
         """Push the current ratings to every list (the store is the one truth)."""
@@ -113,6 +125,7 @@ class NewUserPanel(QWidget):
         dataset = self.state.dataset
         if dataset is None:
             return
+        self._sync_search()
         self.finder.setCurrentIndex(0)
         self.search.set_query(str(dataset.items["title"].iloc[item]))
         items = self.search.results.items()

@@ -10,7 +10,6 @@ column) and the previous dataset stays loaded.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import traceback
 from typing import Any
@@ -18,35 +17,32 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from core.data import DEFAULT_BUILTIN, DatasetError, DatasetSpec
 from core.data.isolated import ISOLATE_MIN_BYTES, should_isolate
-from core.split import SplitConfig
 
 from ...data_load import describe_for_display, load_for_display, load_isolated_for_display
-from ...settings import plain_value
 from ...state import AppState
 from ...theme import theme
-from ...widgets.config_form import ConfigForm
 from ...workers import Background, FunctionJob
-from .sources import SourcePanel, _html, describe_spec, split_specs
+from .sources import SourcePanel, describe_spec
+from .split_panel import SplitPanel
 from .summary import SummaryPanel
 
 __all__ = ["DataPage", "describe_for_display", "load_for_display"]
+
+# Between the stages of showing a loaded dataset: a real timer (not a posted call), long enough
+# that input, other timers and the last stage's paint are handled in between.
+STAGE_MS = 15
 
 
 class DataPage(QWidget):
@@ -67,6 +63,10 @@ class DataPage(QWidget):
         self._described: dict[int, dict[str, Any]] = {}  # id(dataset) -> summary + plot stats
         self.isolate_min_bytes = ISOLATE_MIN_BYTES  # files this large load in a child process
         self._label = ""
+        self._plots_pending: dict[str, Any] | None = None  # plots of this still to show
+        self._plot_steps: list = []
+        self._install_pending: tuple | None = None  # a loaded dataset for the state, next turn
+        self._ended_outcome: bool | None = None  # loadFinished's value, once all is shown
 
         self.sources = SourcePanel(state.prefs.start_dir)
         self.sources.errorMessage.connect(self._error)
@@ -100,43 +100,16 @@ class DataPage(QWidget):
         self.sources.layout().addLayout(row)
         self.sources.layout().addWidget(self.load_status)
 
-        # ------------------------------------------------------------- split panel
-        split_box = QGroupBox("Cold-start split")
-        spl = QVBoxLayout(split_box)
-        self.split_form = ConfigForm(split_specs())
-        self.split_form.changed.connect(self._split_timer_start)
-        reset = QToolButton(text="Defaults")
-        reset.setToolTip("Back to the protocol's defaults (80/10/10, query 10, K ≤ 20)")
-        reset.clicked.connect(self.split_form.reset)
-        self.split_message = QLabel()
-        self.split_message.setWordWrap(True)
-        self.counts_table = QTableWidget(4, 3)
-        self.counts_table.setHorizontalHeaderLabels(["Role", "Users", "Ratings"])
-        self.counts_table.verticalHeader().setVisible(False)
-        self.counts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.counts_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-        self.counts_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.counts_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.counts_table.verticalHeader().setDefaultSectionSize(22)
-        self.counts_table.setFixedHeight(22 * 4 + self.counts_table.horizontalHeader().sizeHint().height() + 4)
-        for r, role in enumerate(("Meta-train", "Validation", "Test (cold)", "Excluded")):
-            self.counts_table.setItem(r, 0, QTableWidgetItem(role))
-        spl.addWidget(self.split_form)
-        head = QHBoxLayout()
-        head.addWidget(self.split_message, 1)
-        head.addWidget(reset, 0, Qt.AlignmentFlag.AlignTop)
-        spl.addLayout(head)
-        spl.addWidget(self.counts_table)
-        self._split_timer = QTimer(self)
-        self._split_timer.setSingleShot(True)
-        self._split_timer.setInterval(200)
-        self._split_timer.timeout.connect(self.apply_split)
+        self.split_panel = SplitPanel(state)
+        self.split_form = self.split_panel.split_form
+        self.split_message = self.split_panel.split_message
+        self.counts_table = self.split_panel.counts_table
 
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 6, 0)
         ll.addWidget(self.sources)
-        ll.addWidget(split_box)
+        ll.addWidget(self.split_panel)
         ll.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(left)
@@ -154,14 +127,10 @@ class DataPage(QWidget):
         layout.addWidget(self.summary, 1)
 
         state.datasetChanged.connect(self._on_dataset)
-        state.splitChanged.connect(self._on_split)
-        state.splitFailed.connect(self._show_split_error)
         theme().changed.connect(self.summary.restyle)
         self.summary.restyle()
         if state.dataset is not None:
             self._on_dataset(state.dataset)
-        if state.split is not None:
-            self._on_split(state.split)
 
     # ------------------------------------------------------------------ sources (public)
     def source(self) -> str:
@@ -195,6 +164,7 @@ class DataPage(QWidget):
         if self.job is not None:
             self.state.log("a dataset is already loading; wait for it to finish", "warning")
             return False
+        self._install()  # (the last load's dataset, if it is still on its way)
         if not isinstance(spec, DatasetSpec):
             try:
                 spec = DatasetSpec.parse(spec)
@@ -238,7 +208,9 @@ class DataPage(QWidget):
         return self.load(spec)
 
     def is_loading(self) -> bool:
-        return self.job is not None
+        """A load runs, or its dataset is not yet fully shown (``loadFinished`` still to come)."""
+        return self.job is not None or self._install_pending is not None or (
+            self._ended_outcome is not None)
 
     @Slot()
     def cancel_load(self) -> None:
@@ -258,6 +230,9 @@ class DataPage(QWidget):
 
     @Slot(object)
     def _on_loaded(self, result: dict[str, Any]) -> None:
+        """Shown in three event-loop turns, so the GUI thread never does all at once (each
+        costs 10-30 ms): the numbers; the state's new dataset (every page's handlers); the
+        plots. ``loadFinished`` follows the last."""
         dataset = result["dataset"]
         seconds = time.perf_counter() - self._t0
         spec = self._pending_spec
@@ -269,13 +244,23 @@ class DataPage(QWidget):
 
             prefs.last_dir = str(Path(spec.path).parent)
         self._described = {id(dataset): result}
-        self.state.set_dataset(dataset, spec.to_string(), spec.to_dict(), split=result.get("split"))
+        self.summary.show_numbers(result["summary"])
         self.load_status.setText(f"Loaded in {seconds:.1f} s.")
+        self._install_pending = (dataset, spec, result.get("split"), seconds)
+        QTimer.singleShot(STAGE_MS, self._install)
+        self._outcome = True
+
+    def _install(self) -> None:
+        args, self._install_pending = self._install_pending, None
+        if args is None:
+            return
+        dataset, spec, split, seconds = args
+        self.state.set_dataset(dataset, spec.to_string(), spec.to_dict(), split=split)
         self.state.log(f"loaded {dataset.name}: {dataset.n_users:,} users, {dataset.n_items:,} "
                        f"items, {dataset.n_ratings:,} ratings in {seconds:.2f} s")
         for note in dataset.notes:
             self.state.log(note, "warning")
-        self._outcome = True
+        self._announce()
 
     @Slot(object)
     def _on_load_failed(self, exc: Exception) -> None:
@@ -308,6 +293,14 @@ class DataPage(QWidget):
             outcome = self._fallback_pending = self._fallback_on_error = False
             self.load_status.setText("Loading cancelled; the previous dataset is still loaded."
                                      if self.state.dataset is not None else "Loading cancelled.")
+        self._ended_outcome = outcome
+        self._announce()
+
+    def _announce(self) -> None:
+        """``loadFinished`` once the job has ended and the dataset is fully on screen."""
+        if self._ended_outcome is None or self._install_pending or self._plots_pending:
+            return
+        outcome, self._ended_outcome = self._ended_outcome, None
         self.loadFinished.emit(outcome)
         if self._fallback_pending:
             self._fallback_pending = False
@@ -323,57 +316,11 @@ class DataPage(QWidget):
         box.exec()
 
     # ------------------------------------------------------------------ split
-    def _split_timer_start(self) -> None:
-        self._split_timer.start()
-
-    @Slot()
     def apply_split(self) -> None:
-        """Send the form's split settings to the state (which recomputes it in a worker)."""
-        self._split_timer.stop()
-        try:
-            config = SplitConfig(**self.split_form.values())
-        except (TypeError, ValueError) as exc:
-            self._show_split_error(str(exc))
-            return
-        self._split_error = ""
-        self.split_message.setText("Splitting…")
-        self.state.set_split_config(config, background=True)
-        self.state.prefs.split = config.to_dict()
-
-    @Slot(str)
-    def _show_split_error(self, text: str) -> None:
-        self._split_error = text
-        self.split_message.setText(f"<span style='color:{theme().level_color('error')}'>"
-                                   f"{_html(text)}</span>")
+        self.split_panel.apply_split()
 
     def restore_split(self) -> None:
-        """Apply the split settings saved by the last session (without recomputing twice)."""
-        saved = self.state.prefs.split
-        if isinstance(saved, dict):
-            self.split_form.set_values({k: plain_value(v) for k, v in saved.items()})
-            self._split_timer.stop()
-            try:
-                self.state.split_config = SplitConfig(**self.split_form.values())
-            except (TypeError, ValueError) as exc:
-                self.state.log(f"saved split settings ignored: {exc}", "warning")
-
-    @Slot(object)
-    def _on_split(self, split: Any) -> None:
-        dataset = self.state.dataset
-        if dataset is None:
-            return
-        counts = split.counts(dataset)
-        for r, role in enumerate(("train", "val", "test", "excluded")):
-            for c, key in ((1, "users"), (2, "ratings")):
-                item = QTableWidgetItem(f"{counts[role][key]:,}")
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.counts_table.setItem(r, c, item)
-        if self.split_form.values() != dataclasses.asdict(split.config):
-            self.split_form.blockSignals(True)
-            self.split_form.set_values(dataclasses.asdict(split.config))
-            self.split_form.blockSignals(False)
-        need = split.config.query_size + split.config.max_support
-        self.split_message.setText(f"Cold users need ≥ {need} ratings (query + K).")
+        self.split_panel.restore_split()
 
     # ------------------------------------------------------------------ summary
     @Slot(object)
@@ -388,11 +335,30 @@ class DataPage(QWidget):
                                    f"cannot summarise the dataset: {exc}", "warning"))
 
     def _show(self, described: dict[str, Any]) -> None:
+        """Numbers now, then one plot per event-loop turn: each plot's first paint costs
+        10-20 ms of the GUI thread, and the loop handles input and paints in between."""
         if described["dataset"] is not self.state.dataset:
             return
         self._described = {id(described["dataset"]): described}
-        self.summary.show_summary(described["summary"], described["stats"])
-        self.summaryShown.emit()
+        self.summary.show_numbers(described["summary"])
+        self._plots_pending = described
+        self._plot_steps = self.summary.plot_steps(described["stats"])
+        QTimer.singleShot(STAGE_MS, self._show_plots)
+
+    def _show_plots(self) -> None:
+        described = self._plots_pending
+        if described is None:
+            return
+        if described["dataset"] is not self.state.dataset:
+            self._plots_pending, self._plot_steps = None, []
+        elif self._plot_steps:
+            self._plot_steps.pop(0)()
+            if self._plot_steps:
+                QTimer.singleShot(STAGE_MS, self._show_plots)
+                return
+            self._plots_pending = None
+            self.summaryShown.emit()
+        self._announce()
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         return self.background.shutdown(timeout_ms)

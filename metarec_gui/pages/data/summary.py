@@ -7,13 +7,14 @@ Qt-free ``metarec_gui.data_load``, which the loading process imports).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...data_load import plot_stats  # noqa: F401  (re-exported)
 from ...theme import style_plot_item, style_view, theme
@@ -70,7 +71,15 @@ class SummaryPanel(QWidget):
             cards.addWidget(card, i // 4, i % 4)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
-        self.notes.setVisible(False)
+        self.notes.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # A fixed band (scrolls past 4 lines): new notes never resize the plots below, whose
+        # repaint after a resize costs the GUI thread 20-60 ms.
+        self.notes_area = QScrollArea()
+        self.notes_area.setWidget(self.notes)
+        self.notes_area.setWidgetResizable(True)
+        self.notes_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.notes_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.notes_area.setFixedHeight(4 * self.notes.fontMetrics().lineSpacing() + 4)
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setMinimumHeight(260)
@@ -94,17 +103,26 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addLayout(cards)
-        layout.addWidget(self.notes)
+        layout.addWidget(self.notes_area)
         layout.addWidget(self.plots, 1)
-        self._shown: tuple[dict, dict] | None = None
+        self._shown: tuple[dict, dict | None] | None = None
 
     def restyle(self) -> None:
         style_view(self.plots)
         if self._shown is not None:
-            self.show_summary(*self._shown)
+            summary, stats = self._shown
+            self.show_numbers(summary)
+            if stats is not None:
+                self.show_plots(stats)
 
     def show_summary(self, s: dict[str, Any], stats: dict[str, Any]) -> None:
-        self._shown = (s, stats)
+        """Numbers, notes and plots (:meth:`show_numbers` then :meth:`show_plots`)."""
+        self.show_numbers(s)
+        self.show_plots(stats)
+
+    def show_numbers(self, s: dict[str, Any]) -> None:
+        """Title, stat cards and notes of ``dataset.summary()`` (cheap: labels only)."""
+        self._shown = (s, None)
         self.title.setText(s["name"])
         self.subtitle.setText(f"{s['source']}  ·  fingerprint {s['fingerprint']}")
         scale = s["scale"]
@@ -128,45 +146,68 @@ class SummaryPanel(QWidget):
         if s.get("implicit"):
             extra.append("implicit feedback: every interaction counts as 1 (no rating metrics)")
         notes = [*s["notes"], *extra]
-        self.notes.setVisible(bool(notes))
         color = theme().level_color("warning")
         self.notes.setText("<br>".join(
             f"<span style='color:{color}'>⚠ {_html(n)}</span>" if n in s["notes"] else _html(n)
             for n in notes))
-        self._plot(stats)
 
-    def _plot(self, st: dict[str, Any]) -> None:
-        accent = theme().accent()
-        for p in (self.rating_plot, self.user_plot, self.genre_plot):
-            p.clear()
+    def show_plots(self, stats: dict[str, Any]) -> None:
+        """The three plots of :func:`plot_stats` at once."""
+        for step in self.plot_steps(stats):
+            step()
+
+    def plot_steps(self, stats: dict[str, Any]) -> list[Callable[[], None]]:
+        """One callable per plot: each repaints only its own plot (10-20 ms of the GUI thread;
+        all three in one go cost 20-40 ms), so a caller can run them in separate turns."""
+        if self._shown is not None:
+            self._shown = (self._shown[0], stats)
+        return [lambda: self._plot_ratings(stats), lambda: self._plot_users(stats),
+                lambda: self._plot_genres(stats)]
+
+    # Every range is set here, none left to auto-range: each auto-range step would be one more
+    # full repaint of the plot.
+    def _plot_ratings(self, st: dict[str, Any]) -> None:
+        self.rating_plot.clear()
         width = st["width"]
         self.rating_plot.addItem(pg.BarGraphItem(x=st["rating_values"], height=st["rating_counts"],
-                                                 width=width, brush=accent, pen=None))
-        self.rating_plot.setXRange(st["scale"][0] - width, st["scale"][1] + width, padding=0)
+                                                 width=width, brush=theme().accent(), pen=None))
+        top = float(np.max(st["rating_counts"])) if len(st["rating_counts"]) else 1.0
+        self.rating_plot.setRange(xRange=(st["scale"][0] - width, st["scale"][1] + width),
+                                  yRange=(0, top * 1.05), padding=0)
+
+    def _plot_users(self, st: dict[str, Any]) -> None:
         # ratings per user: log-spaced bins, drawn as a step histogram on a log axis;
         # x is drawn as log10 with ticks at 1-2-5 values (pyqtgraph's log axis labels crowd).
+        self.user_plot.clear()
+        accent = theme().accent()
         hist, edges = st["user_hist"], st["user_edges"]
-        self.user_plot.addItem(pg.PlotDataItem(np.log10(edges), hist, stepMode="center",
-                                               fillLevel=0, brush=_alpha(accent, 120),
-                                               pen=pg.mkPen(accent)))
+        x = np.log10(edges)
+        self.user_plot.addItem(pg.PlotDataItem(x, hist, stepMode="center", fillLevel=0,
+                                               brush=_alpha(accent, 120), pen=pg.mkPen(accent)))
         ticks = [v * 10**e for e in range(0, 9) for v in (1, 2, 5)]
         ticks = [t for t in ticks if edges[0] <= t <= edges[-1]]
         self.user_plot.getAxis("bottom").setTicks(
             [[(np.log10(t), f"{t:,}") for t in ticks], []])
-        self.user_plot.enableAutoRange()
+        self.user_plot.setRange(xRange=(x[0], x[-1]), yRange=(0, max(1.0, float(hist.max())) * 1.05),
+                                padding=0.02)
+
+    def _plot_genres(self, st: dict[str, Any]) -> None:
+        self.genre_plot.clear()
         genres = st["genres"]
         axis = self.genre_plot.getAxis("left")
         if len(genres):
             y = np.arange(len(genres))[::-1]
             self.genre_plot.addItem(pg.BarGraphItem(x0=0, y=y, height=0.7, width=genres.to_numpy(),
-                                                    brush=accent, pen=None))
+                                                    brush=theme().accent(), pen=None))
             axis.setTicks([list(zip(y, genres.index, strict=True))])
-            self.genre_plot.setYRange(-0.6, len(genres) - 0.4, padding=0)
-            self.genre_plot.setXRange(0, float(genres.max()) * 1.05, padding=0)
-            self.genre_plot.setTitle("Most rated genres")
+            self.genre_plot.setRange(xRange=(0, float(genres.max()) * 1.05),
+                                     yRange=(-0.6, len(genres) - 0.4), padding=0)
+            title = "Most rated genres"
         else:
             axis.setTicks([[]])
-            self.genre_plot.setTitle("Most rated genres (this dataset has no genre information)")
+            title = "Most rated genres (this dataset has no genre information)"
+        if self.genre_plot.titleLabel.text != title:
+            self.genre_plot.setTitle(title)
         style_plot_item(self.genre_plot)
 
 
