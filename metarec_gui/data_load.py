@@ -11,7 +11,8 @@ Two ways, one result (``{"dataset", "summary", "stats", "split"}``):
   child process and are mapped here, because in a thread the loader's long C calls hold the GIL
   (a 5M-row CSV stalled the GUI thread for 100-150 ms at a time; see docs/benchmarks.md). It
   yields the child's progress text (or ``None``) about ten times a second; the job's stop
-  closes it at a yield, which stops the child. Errors are those of ``core.data.load_dataset``.
+  closes it at a yield, which stops the child. Errors are those of ``core.data.load_dataset``;
+  if no child process can be started, it loads in the thread instead.
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ def load_isolated_for_display(spec: DatasetSpec, split_config: Any
     :func:`load_for_display` returns. Closing it stops the child and removes its files."""
     load = ChildLoad(spec, display_extras(split_config))
     try:
-        load.start()
+        try:
+            load.start()
+        except OSError:  # no child process here (a sandbox, no executable): load in this thread
+            return load_for_display(spec, split_config)
         shown = None
         while not load.poll(POLL_S):
             text = load.progress if load.progress != shown else None

@@ -138,3 +138,23 @@ def test_held_out_users_are_a_lazy_list(qtbot, small_dataset) -> None:
     assert panel.current_user() == int(split.test_users[panel.user_combo.currentIndex()])
     panel.set_split(small_dataset, None)
     assert panel.user_combo.count() == 0 and panel.current_user() is None
+
+
+def test_without_a_child_process_the_load_runs_in_the_thread(monkeypatch, tmp_path: Path) -> None:
+    import subprocess
+
+    from metarec_gui.data_load import load_isolated_for_display
+
+    def refuse(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    spec = ratings_csv(tmp_path / "ratings.csv", users=30, items=20)
+    before = leftovers()
+    steps = load_isolated_for_display(spec, None)
+    with pytest.raises(StopIteration) as done:
+        next(steps)
+    result = done.value.value
+    assert result["dataset"].fingerprint == load_dataset(spec).fingerprint
+    assert result["summary"]["ratings"] == result["dataset"].n_ratings and "split" in result
+    assert leftovers() == before  # the unused handoff folder is removed too

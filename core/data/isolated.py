@@ -242,10 +242,9 @@ def load_in_child(spec: Any, extras: dict[str, Callable[[Any], Any]] | None = No
         load.close()
 
 
-def remove_stale_folders(temp_dir: str | Path | None = None) -> None:
-    """Remove the folders of loads whose process is gone (POSIX; it died before cleaning up)."""
-    if os.name != "posix":
-        return
+def remove_stale_folders(temp_dir: str | Path | None = None, max_age_s: float = 86400.0) -> None:
+    """Remove the folders of loads that died before cleaning up: POSIX, those whose process is
+    gone; elsewhere (a mapped file cannot be deleted there), those older than ``max_age_s``."""
     root = Path(temp_dir or tempfile.gettempdir())
     try:
         candidates = list(root.glob(f"{PREFIX}*"))
@@ -254,6 +253,10 @@ def remove_stale_folders(temp_dir: str | Path | None = None) -> None:
     for folder in candidates:
         try:
             pid = int(folder.name[len(PREFIX):].split("-", 1)[0])
+            if os.name != "posix":
+                if time.time() - folder.stat().st_mtime > max_age_s:
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
             os.kill(pid, 0)
         except ProcessLookupError:
             shutil.rmtree(folder, ignore_errors=True)
