@@ -216,8 +216,8 @@ class DataPage(QWidget):
     def cancel_load(self) -> None:
         """Stop the running load (a child process is stopped at once); ``loadFinished(False)``
         follows, and the previous dataset stays."""
-        if self.job is None or self.job.cancelled:
-            return
+        if self.job is None or self.job.cancelled or self._install_pending is not None:
+            return  # (nothing runs, or the dataset has arrived and is being shown)
         self.job.stop()
         self.cancel_button.setEnabled(False)
         self.load_status.setText("Cancelling…")
@@ -246,6 +246,7 @@ class DataPage(QWidget):
         self._described = {id(dataset): result}
         self.summary.show_numbers(result["summary"])
         self.load_status.setText(f"Loaded in {seconds:.1f} s.")
+        self.cancel_button.setEnabled(False)
         self._install_pending = (dataset, spec, result.get("split"), seconds)
         QTimer.singleShot(STAGE_MS, self._install)
         self._outcome = True
