@@ -6,15 +6,17 @@ then to the built-in dataset's summary on screen, then to every page built.
 
 Stall: in one process, a 10 ms ``QTimer`` probe on the GUI thread records the largest gap between
 its ticks (a) while the Data page loads a large generated ratings file (``--load-rows``, default
-5M rows) up to its summary and split on screen, and (b) while a real training run (built-in
-MovieLens) streams events into the Train page's live plot; a second training scenario uses a tiny
+5M rows; ``--load-file`` reuses one) up to its summary and split on screen, after
+``--idle-seconds`` of the same probe with the app idle (the shared machine's noise floor; see
+``gui_stall.py``), and (b) while a real training run (built-in MovieLens) streams events into the Train page's live plot; a second training scenario uses a tiny
 meta-batch so events arrive thousands of times a second.
 
 Soak: loss points pushed into a LossPlot in batches (as a long run sends them) and the process's
 resident memory measured, with the per-run history cap and without it (``--soak-points``).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py [--runs 5] [--seconds 20]
-        [--load-rows 5000000] [--soak-points 1000000] [--only launch,load,train,soak]
+        [--load-rows 5000000] [--load-file F.csv] [--idle-seconds 5] [--soak-points 1000000]
+        [--only launch,load,train,soak]
 
 Results are printed as a Markdown table and written to bench_out/gui.json.
 """
@@ -36,6 +38,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from gui_stall import Probe, _rss_mb, bench_load, make_ratings_file  # noqa: E402, F401
 
 
 # ----------------------------------------------------------------------------- launch (child)
@@ -103,121 +108,6 @@ def bench_launch(runs: int) -> dict:
         values = [r[key] for r in rows]
         summary[key] = {"median": round(statistics.median(values), 3), "max": round(max(values), 3)}
     return {"runs": rows, "summary": summary}
-
-
-# ----------------------------------------------------------------------------- probe
-class Probe:
-    """A 10 ms timer on the GUI thread; the gaps between its ticks are the GUI's stalls."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QElapsedTimer, Qt, QTimer
-
-        self.gaps: list[float] = []
-        self.clock = QElapsedTimer()
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(10)
-        self.last = 0.0
-        self.timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        now = self.clock.nsecsElapsed() / 1e6
-        self.gaps.append(now - self.last)
-        self.last = now
-
-    def start(self) -> None:
-        self.clock.start()
-        self.last = 0.0
-        self.timer.start()
-
-    def stop(self) -> dict:
-        self.timer.stop()
-        gaps = self.gaps[1:] or [0.0]
-        at = np.cumsum(gaps) / 1000
-        return {"long_gaps_at_s": [(round(float(t), 2), round(g)) for t, g in zip(at, gaps, strict=True)
-                                   if g > 50][:20],
-                "probe_ticks": len(gaps), "max_gap_ms": round(max(gaps), 1),
-                "p99_gap_ms": round(sorted(gaps)[int(0.99 * (len(gaps) - 1))], 1),
-                "gaps_over_50ms": sum(g > 50 for g in gaps)}
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-# ----------------------------------------------------------------------------- load
-def make_ratings_file(path: Path, rows: int, seed: int = 0) -> None:
-    """A ratings CSV (user,item,rating) of ``rows`` rows: ~rows/100 users, 20k items."""
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    chunk = 1_000_000
-    with open(path, "w") as f:
-        f.write("user,item,rating\n")
-        for start in range(0, rows, chunk):
-            n = min(chunk, rows - start)
-            frame = pd.DataFrame({"user": rng.integers(0, max(1, rows // 100), n),
-                                  "item": rng.integers(0, 20_000, n),
-                                  "rating": rng.integers(1, 6, n)})
-            frame.to_csv(f, header=False, index=False)
-
-
-def bench_load(rows: int, file: str | None = None) -> dict:
-    """GUI-thread stall while the Data page loads a large file and shows it (``file``: an existing
-    user,item,rating CSV to load instead of generating ``rows`` rows)."""
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
-
-    from core.data import ColumnMapping, DatasetSpec
-    from metarec_gui.app import STYLE_SHEET, MainWindow, create_app
-    from metarec_gui.state import AppState
-    from metarec_gui.theme import theme
-
-    tmp = Path(tempfile.mkdtemp())
-    path = Path(file) if file else tmp / "ratings.csv"
-    t0 = time.perf_counter()
-    if not file:
-        make_ratings_file(path, rows)
-    made = time.perf_counter() - t0
-    os.environ["METAREC_WORKSPACE"] = f"{tmp}/ws"
-    app = create_app([])
-    theme().apply()
-    app.setStyleSheet(STYLE_SHEET)
-    window = MainWindow(AppState(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)),
-                        autoload=False)
-    window.resize(1360, 860)
-    window.show()
-    loop = QEventLoop()
-    window.pagesReady.connect(loop.quit)
-    QTimer.singleShot(0, window.start)
-    QTimer.singleShot(60000, loop.quit)
-    loop.exec()
-    page = window.data_page
-    probe = Probe()
-    shown = QEventLoop()
-    window.state.splitChanged.connect(lambda _s: shown.quit())
-    page.loadFinished.connect(lambda ok: None if ok else shown.quit())
-    QTimer.singleShot(600_000, shown.quit)
-    probe.start()
-    t1 = time.perf_counter()
-    page.load(DatasetSpec("table", path=str(path), mapping=ColumnMapping("user", "item", "rating")))
-    shown.exec()
-    seconds = time.perf_counter() - t1
-    # the split's counts and everything queued behind it
-    end = QEventLoop()
-    QTimer.singleShot(500, end.quit)
-    end.exec()
-    dataset = window.state.dataset
-    n = dataset.n_ratings if dataset is not None else rows
-    result = {"scenario": f"load a {n:,}-row CSV, summary + split on screen",
-              "seconds": round(seconds, 1), "file_made_s": round(made, 1),
-              "file_mb": round(path.stat().st_size / 2**20, 1),
-              "in_child_process": page.isolate_min_bytes <= path.stat().st_size,
-              "loaded": dataset is not None, "app_rss_mb": round(_rss_mb()), **probe.stop()}
-    window.close()
-    return result
 
 
 # ----------------------------------------------------------------------------- soak
@@ -362,6 +252,8 @@ def main() -> None:
     parser.add_argument("--load-rows", type=int, default=5_000_000, help="rows of the generated file")
     parser.add_argument("--load-file", default=None,
                         help="load this user,item,rating CSV instead of generating one")
+    parser.add_argument("--idle-seconds", type=float, default=5.0,
+                        help="probe the idle app this long first (the machine's noise floor)")
     parser.add_argument("--soak-points", type=int, default=1_000_000, help="loss points pushed")
     parser.add_argument("--only", default="launch,load,train,soak", help="scenarios to run")
     parser.add_argument("--out", default=str(ROOT / "bench_out" / "gui.json"))
@@ -373,7 +265,7 @@ def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     only = set(args.only.split(","))
     launch = bench_launch(args.runs) if "launch" in only else None
-    load = bench_load(args.load_rows, args.load_file) if "load" in only else None
+    load = bench_load(args.load_rows, args.load_file, args.idle_seconds) if "load" in only else None
     stall = bench_stall(args.seconds) if "train" in only else []
     soak = bench_soak(args.soak_points) if "soak" in only else []
     import pyqtgraph
@@ -402,10 +294,12 @@ def main() -> None:
               f"({s['dataset_shown']['max']}) | {s['pages_ready']['median']} "
               f"({s['pages_ready']['max']}) |")
     if load:
-        print("\n| load scenario | seconds | max GUI gap (ms) | p99 gap (ms) | gaps > 50 ms |")
-        print("|---|---|---|---|---|")
+        print("\n| load scenario | seconds | max GUI gap (ms) | p99 gap (ms) | gaps > 50 ms "
+              "| idle app: max / p99 gap (ms) | app RSS (MB) |")
+        print("|---|---|---|---|---|---|---|")
         print(f"| {load['scenario']} | {load['seconds']} | {load['max_gap_ms']} | "
-              f"{load['p99_gap_ms']} | {load['gaps_over_50ms']} |")
+              f"{load['p99_gap_ms']} | {load['gaps_over_50ms']} | {load['idle_max_gap_ms']} / "
+              f"{load['idle_p99_gap_ms']} | {load['app_rss_mb']} |")
     if soak:
         print("\n| soak: history cap | loss points | points kept | RSS growth (MB) | KB/point |")
         print("|---|---|---|---|---|")
