@@ -5,7 +5,8 @@
 
 The app is started in this process as ``metarec-gui`` starts it (main window, pages built after
 the warm-up, the built-in MovieLens loaded by the Data page), with a fresh workspace and settings.
-On the Train page it trains ``--algorithm`` (fomaml by default) with 10,000 epochs, no early
+``--warmup-seconds`` trains once before that (so one-time
+costs of a first run are paid before the measured one). On the Train page it trains ``--algorithm`` (fomaml by default) with 10,000 epochs, no early
 stopping and no final test, through the page's own ``start()`` (the training child process, its
 events into the live plot); after ``--minutes`` the page's ``stop()`` ends it. Every
 ``--interval`` seconds a timer on the GUI thread records the app process's resident memory
@@ -80,6 +81,9 @@ def main() -> None:
     parser.add_argument("--algorithm", default="fomaml")
     parser.add_argument("--diagnose", action="store_true", help="tracemalloc growth report")
     parser.add_argument("--trim", action="store_true", help="malloc_trim(0) before each sample")
+    parser.add_argument("--warmup-seconds", type=float, default=0.0,
+                        help="train once for this long first (stop, let the pages react), then "
+                             "measure a second run: separates one-time costs from per-run ones")
     parser.add_argument("--tag", default="soak", help="output file names: bench_out/<tag>.csv/json")
     args = parser.parse_args()
     if args.diagnose:
@@ -163,7 +167,16 @@ def main() -> None:
                     snapshots[phase] = tracemalloc.take_snapshot()
         print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
 
-    sample("idle")  # pages built, dataset shown, nothing trained yet
+    if args.warmup_seconds > 0:
+        page.start()
+        pause = QEventLoop()
+        QTimer.singleShot(int(args.warmup_seconds * 1000), pause.quit)
+        pause.exec()
+        page.stop()
+        wait_for(page.runEnded, 60_000)
+        QTimer.singleShot(15_000, pause.quit)  # the Cold-start page loads the finished run
+        pause.exec()
+    sample("idle")  # pages built, dataset shown, nothing trained yet (or the warm-up run ended)
     timer = QTimer()
     timer.setInterval(int(args.interval * 1000))
     timer.timeout.connect(lambda: sample("training" if page.is_training() else "after"))
@@ -207,7 +220,7 @@ def main() -> None:
         "epochs": last["epochs"],
         "load_average_mean": round(sum(r["load1"] for r in rows) / len(rows), 2),
         "load_average_max": max(r["load1"] for r in rows),
-        "cores": os.cpu_count(), "python": platform.python_version(), "trim": args.trim,
+        "warmup_s": args.warmup_seconds, "cores": os.cpu_count(), "python": platform.python_version(), "trim": args.trim,
         "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX", ""),
     }
     OUT.mkdir(exist_ok=True)
