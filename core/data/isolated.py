@@ -19,9 +19,9 @@ subclass with the same problem, path, line, column and hint. A child that dies (
 memory) gives a ``DatasetError`` saying so; a bug in the child raises :class:`LoaderCrashed`
 carrying the child's traceback text. The user's file is only read. The child never outlives
 this process (Linux: ``PR_SET_PDEATHSIG``; everywhere: it checks its parent every second), is
-niced, ignores Ctrl-C (the parent decides), and is a fresh interpreter that imports only
-``core.data`` (and the modules of ``extras``): about 0.5 s of start-up, hence
-:func:`should_isolate` (files of at least :data:`ISOLATE_MIN_BYTES`).
+niced, uses all cores but one (``threads``), ignores Ctrl-C (the parent decides), and is a
+fresh interpreter that imports only ``core.data`` (and the modules of ``extras``): about 0.5 s
+of start-up, hence :func:`should_isolate` (files of at least :data:`ISOLATE_MIN_BYTES`).
 
 The child: ``python -c CHILD_CODE FOLDER``; ``FOLDER`` holds ``args.pkl`` (spec, extras,
 parent pid), ``progress.txt``, ``result.pkl``, ``stderr.txt`` and the handoff in ``data/``.
@@ -105,10 +105,15 @@ class ChildLoad:
     """One load in a child process; see the module docstring. Not thread-safe: one owner."""
 
     def __init__(self, spec: Any, extras: dict[str, Callable[[Any], Any]] | None = None, *,
-                 nice: int = 10, temp_dir: str | Path | None = None) -> None:
+                 nice: int = 10, threads: int | None = None,
+                 temp_dir: str | Path | None = None) -> None:
         self.spec = spec
         self.extras = dict(extras or {})
         self.nice = nice
+        # pyarrow's (and BLAS's) threads in the child: all cores but one by default, so the
+        # caller's process keeps a core (on 2 cores, two reader threads delayed a GUI thread's
+        # timers by 60-90 ms at a time while a 25M-row file was read)
+        self.threads = threads if threads is not None else max(1, (os.cpu_count() or 2) - 1)
         self.temp_dir = temp_dir
         self.folder: Path | None = None
         self.process: subprocess.Popen | None = None
@@ -132,6 +137,7 @@ class ChildLoad:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent.parent)  # the folder holding core/
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env["OMP_NUM_THREADS"] = str(self.threads)  # (pyarrow's CPU pool reads it too)
         kwargs: dict[str, Any] = {}
         if sys.platform == "win32":
             kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
