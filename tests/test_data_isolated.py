@@ -215,3 +215,9 @@ def test_folders_of_dead_loads_are_removed(tmp_path: Path) -> None:
     alive.mkdir()
     remove_stale_folders(tmp_path)
     assert not dead.exists() and alive.exists()
+
+
+def test_the_child_leaves_a_core_to_the_caller(text_ids_csv: Path) -> None:
+    read_env = functools.partial(os.environ.get, "OMP_NUM_THREADS")  # (called with the dataset)
+    _dataset, extras = load_in_child(table_spec(text_ids_csv), {"threads": read_env})
+    assert extras["threads"] == str(max(1, (os.cpu_count() or 2) - 1))
