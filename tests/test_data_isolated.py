@@ -218,6 +218,6 @@ def test_folders_of_dead_loads_are_removed(tmp_path: Path) -> None:
 
 
 def test_the_child_leaves_a_core_to_the_caller(text_ids_csv: Path) -> None:
-    read_env = functools.partial(os.environ.get, "OMP_NUM_THREADS")  # (called with the dataset)
+    read_env = functools.partial(os.getenv, "OMP_NUM_THREADS")  # (called with the dataset)
     _dataset, extras = load_in_child(table_spec(text_ids_csv), {"threads": read_env})
     assert extras["threads"] == str(max(1, (os.cpu_count() or 2) - 1))

@@ -127,7 +127,8 @@ class ChildLoad:
         self.close()
 
     def start(self) -> ChildLoad:
-        """Start the child (raises ``OSError`` if it cannot start, e.g. an unpicklable extra)."""
+        """Start the child (``OSError`` if it cannot start; a pickling error for an extra that
+        cannot be pickled by reference)."""
         if self.process is not None:
             raise RuntimeError("this load was already started")
         remove_stale_folders(self.temp_dir)
