@@ -16,14 +16,8 @@ from ..data import RatingsDataset
 from ..ranker import RankingModel
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, Algorithm, AlgorithmConfig, param
-from .functional import (
-    ModelAlgorithm,
-    ModelConfig,
-    bias_statistics,
-    gradients,
-    mean_over_tasks,
-    support_and_query,
-)
+from .functional import gradients, mean_over_tasks, support_and_query
+from .model_algorithm import ModelAlgorithm, ModelConfig, bias_statistics
 
 
 class ClosedFormBaseline(Algorithm):

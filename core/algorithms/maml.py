@@ -15,7 +15,8 @@ import torch
 from ..data import RatingsDataset
 from ..tasks import FeatureTables, TaskBatch
 from .base import param
-from .functional import LearningRate, ModelAlgorithm, ModelConfig, gradients, maml_outer_loss
+from .functional import LearningRate, gradients, maml_outer_loss
+from .model_algorithm import ModelAlgorithm, ModelConfig
 
 
 @dataclass

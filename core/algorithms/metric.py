@@ -23,7 +23,8 @@ from ..data import RatingsDataset
 from ..models import Cache, Params
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, param
-from .functional import ModelAlgorithm, RankerConfig, gradients, support_mask_matrix
+from .functional import gradients, support_mask_matrix
+from .model_algorithm import ModelAlgorithm, RankerConfig
 
 
 @dataclass

@@ -8,13 +8,8 @@ import torch
 
 from ..tasks import TaskBatch
 from .base import param
-from .functional import (
-    ModelAlgorithm,
-    ModelConfig,
-    gradients,
-    inner_loop,
-    query_loss,
-)
+from .functional import gradients, inner_loop, query_loss
+from .model_algorithm import ModelAlgorithm, ModelConfig
 
 
 @dataclass

@@ -17,7 +17,7 @@ from ..split import interaction_matrix
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, AlgorithmConfig, param
 from .baselines import ClosedFormBaseline
-from .functional import bias_statistics
+from .model_algorithm import bias_statistics
 
 
 def support_vectors(batch: TaskBatch, n_items: int, dtype: torch.dtype) -> torch.Tensor:
