@@ -175,7 +175,7 @@ class ModelAlgorithm(Algorithm):
     def objective(self, loss: torch.Tensor, params: Params, batch: TaskBatch) -> torch.Tensor:
         """The meta-training objective: ``loss`` plus the item penalty (``item_reg``), averaged
         over tasks so that shards of a meta-batch average to the whole batch's value. The
-        reported loss stays the plain rating MSE, comparable with validation."""
+        reported loss stays ``loss`` without the penalty (the model's query loss)."""
         reg = float(getattr(self.config, "item_reg", 0.0))
         if reg == 0.0:
             return loss
