@@ -35,13 +35,14 @@ if _is_metarec_command():
         atexit.register(_signal.signal, _signal.SIGINT, _signal.SIG_IGN)
     del _signal
 
-# Same seed, same numbers on CPU: with MKL's dynamic threading a busy machine gets fewer BLAS
-# threads for some calls, so float sums change order and results move in the 8th digit (seen
-# under load: tests/test_training.py::test_same_seed_same_numbers_on_cpu). MKL reads this when it
-# first runs, so it holds whenever core is imported before the first matrix product.
+# Same seed, same numbers on CPU. The 8th-digit differences between same-seed runs came from
+# atomic adds in the embedding gradients (fixed for each run by core.devices.reproducible_numerics).
+# These two keep MKL from adding variation of its own: it uses exactly the threads torch asks for
+# (no dynamic reduction). MKL reads them when it first runs, so they hold whenever core is
+# imported before the first matrix product.
 os.environ.setdefault("MKL_DYNAMIC", "FALSE")
-# ... and MKL's conditional numerical reproducibility: the same results whatever the memory
-# alignment of the buffers (which changes from run to run in a long-lived process).
+# ... and its conditional numerical reproducibility gives the same results whatever the memory
+# alignment of the buffers.
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 __version__ = "0.1.0"

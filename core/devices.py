@@ -7,6 +7,9 @@ cost nothing to import.
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -90,3 +93,55 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+_numerics_lock = threading.Lock()
+_numerics_users = 0
+_numerics_saved: tuple[bool, bool, bool] | None = None
+
+
+@contextmanager
+def reproducible_numerics(device: str | torch.device) -> Iterator[int]:
+    """Same seed, same data, same threads -> bit-identical numbers on CPU, for the block.
+
+    Yields the number of torch CPU threads (the one setting the numbers still depend on: a
+    different count splits parallel sums differently, so record it with the results).
+
+    Why: autograd's backward of advanced indexing (``table[index]``, used for every embedding
+    lookup here) is ``index_put_(accumulate=True)``, which on CPU with more than one thread and
+    at least 32768 values lets the threads add into the gradient with atomic float adds: the
+    order of the additions, hence the last bits, depend on thread timing, so two same-seed runs
+    differed after the first meta-step (more often on a busy machine). Deterministic
+    algorithms make that kernel (and any other with a deterministic variant) run in a fixed
+    order. ``warn_only``: an operation without a deterministic CPU variant warns instead of
+    failing the run; uninitialised memory is not filled (a cost, and nothing reads it).
+    Nothing changes on GPUs (deterministic CUDA kernels cost speed and need
+    CUBLAS_WORKSPACE_CONFIG; the project rule is for CPU). The process-wide setting is
+    reference-counted, so overlapping blocks in several threads restore it once, at the end.
+    """
+    import torch
+    import torch.utils.deterministic as det
+
+    global _numerics_users, _numerics_saved
+    if torch.device(device).type != "cpu":
+        yield torch.get_num_threads()
+        return
+    with _numerics_lock:
+        if _numerics_users == 0:
+            _numerics_saved = (torch.are_deterministic_algorithms_enabled(),
+                               torch.is_deterministic_algorithms_warn_only_enabled(),
+                               det.fill_uninitialized_memory)
+            if not _numerics_saved[0]:
+                torch.use_deterministic_algorithms(True, warn_only=True)
+                det.fill_uninitialized_memory = False
+        _numerics_users += 1
+    try:
+        yield torch.get_num_threads()
+    finally:
+        with _numerics_lock:
+            _numerics_users -= 1
+            if _numerics_users == 0 and _numerics_saved is not None:
+                enabled, warn_only, fill = _numerics_saved
+                torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+                det.fill_uninitialized_memory = fill
+                _numerics_saved = None

@@ -17,7 +17,7 @@ import torch
 from .. import distributed as dist
 from ..config import coerce_config
 from ..data import RatingsDataset
-from ..devices import DeviceError, resolve_device, seed_everything
+from ..devices import DeviceError, reproducible_numerics, resolve_device, seed_everything
 from ..evaluation import DEFAULT_KS, RATING_METRICS, evaluate
 from ..runs import Heartbeat, Run, versions
 from ..split import ColdStartSplit, train_rows
@@ -73,6 +73,7 @@ class Trainer:
         self._params: dict[str, torch.Tensor] | None = None
         self._last_good: dict[str, torch.Tensor] | None = None
         self._heartbeat: Heartbeat | None = None
+        self.threads = torch.get_num_threads()  # torch CPU threads the numbers were made with
 
     def run(self) -> dict[str, Any]:
         """Train; never raises for training problems: they end as status 'failed'.
@@ -113,10 +114,13 @@ class Trainer:
         step = 0
         try:
             device = resolve_device(self.config.device)
-            self._setup(device)
-            step = self._loop(t_start)
-            status = "cancelled" if self.stop.cancelled else "finished"
-            summary = self._finish(status, t_start, step)
+            # Fitting, training, validation and the final test in a fixed summation order
+            # (core.devices.reproducible_numerics says why); the thread count goes in the record.
+            with reproducible_numerics(device) as self.threads:
+                self._setup(device)
+                step = self._loop(t_start)
+                status = "cancelled" if self.stop.cancelled else "finished"
+                summary = self._finish(status, t_start, step)
             self.callback(FinishedEvent(summary, self._run_path, status))
             return summary
         except (TrainingFailed, DeviceError) as exc:
@@ -186,7 +190,8 @@ class Trainer:
             "split": self.split.config.to_dict(),
             "device": str(self.device),
             "world_size": dist.world_size(),
-            "versions": versions(),
+            # Same seed and data give the same numbers for the same torch thread count only.
+            "versions": {**versions(), "torch_threads": str(self.threads)},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
