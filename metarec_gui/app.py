@@ -30,6 +30,7 @@ from .window_actions import WindowActions
 from .window_close import WindowClosing
 from .window_pages import PAGES, WindowPages
 
+LOG_LINES = 1000  # lines the log dock keeps (the run folder's metrics.csv keeps every epoch)
 STYLE_SHEET = """
 QListWidget#Sidebar { border: none; border-right: 1px solid palette(mid); padding-top: 8px;
                       font-size: 11pt; background: palette(window); }
@@ -94,7 +95,10 @@ class MainWindow(WindowActions, WindowPages, WindowClosing, QMainWindow):
         self.setCentralWidget(central)
 
         # ---- log dock
-        self.log_panel = LogPanel(self)
+        # A line of the log costs ~7.5 KB in QPlainTextEdit (its layout); a long training logs a
+        # validation line per epoch (fomaml on the built-in data: ~1.2 a second), so the cap is
+        # what bounds the app's memory in a long run: 1000 lines ~ 7.5 MB (5000 were ~37 MB).
+        self.log_panel = LogPanel(self, max_lines=LOG_LINES)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_panel)
         self.state.logMessage.connect(self.log_panel.append)
 

@@ -149,3 +149,17 @@ def test_quit_with_unsaved_cold_start_ratings_asks(qtbot, settings_path, small_d
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible() and not running_jobs(), timeout=10000)
     assert len(asked) == 2
+
+
+def test_the_log_keeps_a_bounded_number_of_lines(qtbot, settings_path) -> None:
+    # A long training logs a line per epoch: the log dock's memory is bounded by its line cap.
+    from metarec_gui.app import LOG_LINES
+
+    window = open_window(qtbot, settings_path, start=False)
+    for i in range(LOG_LINES + 150):
+        window.state.log(f"Validation after epoch {i}: Recall@20 0.1234")
+    messages = window.log_panel.messages()
+    assert len(messages) == LOG_LINES and messages[-1][1].startswith(f"Validation after epoch "
+                                                                     f"{LOG_LINES + 149}:")
+    assert window.log_panel.view.blockCount() == LOG_LINES
+    close_window(qtbot, window)
