@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,12 @@ from core.data import (
 )
 from core.data.isolated import (
     PREFIX,
+    SHM,
     ChildLoad,
     LoadCancelled,
     LoaderCrashed,
+    handoff_root,
+    handoff_roots,
     load_in_child,
     remove_stale_folders,
     should_isolate,
@@ -158,10 +160,10 @@ def test_cancel_stops_the_child_and_leaves_nothing(text_ids_csv: Path) -> None:
     class Cancelled:
         cancelled = True
 
-    before = set(Path(tempfile.gettempdir()).glob(f"{PREFIX}{os.getpid()}-*"))
+    before = {p for root in handoff_roots() for p in root.glob(f"{PREFIX}{os.getpid()}-*")}
     with pytest.raises(LoadCancelled):
         load_in_child(table_spec(text_ids_csv), cancel=Cancelled())
-    assert set(Path(tempfile.gettempdir()).glob(f"{PREFIX}{os.getpid()}-*")) == before
+    assert {p for root in handoff_roots() for p in root.glob(f"{PREFIX}{os.getpid()}-*")} == before
 
 
 def test_close_stops_a_running_child(text_ids_csv: Path) -> None:
@@ -221,3 +223,9 @@ def test_the_child_leaves_a_core_to_the_caller(text_ids_csv: Path) -> None:
     read_env = functools.partial(os.getenv, "OMP_NUM_THREADS")  # (called with the dataset)
     _dataset, extras = load_in_child(table_spec(text_ids_csv), {"threads": read_env})
     assert extras["threads"] == str(max(1, (os.cpu_count() or 2) - 1))
+
+
+def test_the_handoff_goes_to_shared_memory_when_it_has_room() -> None:
+    assert handoff_root(10**15) is None  # no room: the temporary folder
+    if SHM.is_dir() and os.access(SHM, os.W_OK):
+        assert handoff_root(1) == SHM

@@ -4,7 +4,6 @@ direct loader, the same clear error, Cancel; the held-out user list as a lazy mo
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from core.data import ColumnMapping, DatasetSpec, load_dataset
-from core.data.isolated import PREFIX
+from core.data.isolated import PREFIX, handoff_roots
 from metarec_gui.pages.data import DataPage
 from metarec_gui.workers import running_jobs
 
@@ -48,7 +47,7 @@ def ratings_csv(path: Path, users: int = 60, items: int = 40) -> DatasetSpec:
 
 
 def leftovers() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob(f"{PREFIX}{os.getpid()}-*"))
+    return {p for root in handoff_roots() for p in root.glob(f"{PREFIX}{os.getpid()}-*")}
 
 
 def test_a_large_file_loads_in_a_child_with_the_same_result(qtbot, page, app_state,
