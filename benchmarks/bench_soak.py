@@ -16,6 +16,9 @@ and live widgets. ``--diagnose`` adds tracemalloc (6 frames; RSS figures then in
 growth since the first sample after training started; ``--trim`` calls glibc's ``malloc_trim(0)``
 before each sample (memory the allocator holds but does not use then leaves RSS).
 
+``--log-lines N`` only measures the log dock: RSS growth after N epoch-like lines with the app's
+line cap and with the former 5000.
+
 Writes ``bench_out/soak.csv`` (one row per sample) and ``bench_out/soak.json`` (the summary:
 start / end / peak RSS, growth from the first sample after training started, points, load
 average, settings) and prints the summary.
@@ -74,6 +77,43 @@ def report(title: str, stats: list) -> None:
             print("      " + line)
 
 
+def log_dock_cost(lines: int) -> None:
+    """RSS growth of the log dock for ``lines`` epoch-like lines, with the app's line cap and with
+    the old 5000 (each cap in a fresh process: ``--log-lines N`` runs both)."""
+    import subprocess
+
+    code = r"""
+import sys
+sys.path.insert(0, sys.argv[3])
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMainWindow
+from benchmarks.bench_soak import proc_memory
+from metarec_gui.widgets.log_panel import LogPanel
+import os
+app = QApplication([])
+window = QMainWindow()
+panel = LogPanel(window, max_lines=int(sys.argv[1]))
+window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, panel)
+window.resize(1360, 860)
+window.show()
+for _ in range(5):
+    app.processEvents()
+r0 = proc_memory(os.getpid())[0]
+line = "Validation after epoch 1234: Recall@20 0.1234, nDCG@20 0.0987  (best Recall@20 0.1301 at epoch 977)"
+for n in range(1, int(sys.argv[2]) + 1):
+    panel.append("info", line)
+    if n % 10 == 0:
+        app.processEvents()
+print(f"{proc_memory(os.getpid())[0] - r0:.1f}")
+"""
+    from metarec_gui.app import LOG_LINES
+
+    for cap in (LOG_LINES, 5000):
+        out = subprocess.run([sys.executable, "-c", code, str(cap), str(lines), str(ROOT)],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        print(f"log dock, {lines} lines, cap {cap}: RSS +{out} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="training time")
@@ -84,8 +124,13 @@ def main() -> None:
     parser.add_argument("--warmup-seconds", type=float, default=0.0,
                         help="train once for this long first (stop, let the pages react), then "
                              "measure a second run: separates one-time costs from per-run ones")
+    parser.add_argument("--log-lines", type=int, default=0,
+                        help="only measure the log dock's memory for this many lines and exit")
     parser.add_argument("--tag", default="soak", help="output file names: bench_out/<tag>.csv/json")
     args = parser.parse_args()
+    if args.log_lines:
+        log_dock_cost(args.log_lines)
+        return
     if args.diagnose:
         import tracemalloc
 
