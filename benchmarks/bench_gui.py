@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from gui_harness import open_main_window, wait_for  # noqa: E402
 from gui_stall import Probe, _rss_mb, bench_load, make_ratings_file  # noqa: E402, F401
 
 
@@ -152,31 +153,12 @@ def bench_soak(points: int, batch: int = 60) -> list[dict]:
 
 # ----------------------------------------------------------------------------- stall
 def bench_stall(seconds: float) -> list[dict]:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
-    from metarec_gui.app import STYLE_SHEET, MainWindow, create_app
-    from metarec_gui.state import AppState
-    from metarec_gui.theme import theme
 
     tmp = tempfile.mkdtemp()
-    os.environ["METAREC_WORKSPACE"] = f"{tmp}/ws"
-    app = create_app([])
-    theme().apply()
-    app.setStyleSheet(STYLE_SHEET)
-    window = MainWindow(AppState(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)))
-    window.resize(1360, 860)
-    window.show()
+    app, window = open_main_window(tmp)
 
-    def wait_for(signal, timeout_ms: int = 60000) -> None:  # noqa: ANN001
-        loop = QEventLoop()
-        signal.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        loop.exec()
-
-    QTimer.singleShot(0, window.start)
-    wait_for(window.pagesReady)
-    if window.state.dataset is None:
-        wait_for(window.data_page.loadFinished)
     window.show_page("train")
     page = window.train_page
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 OUT = ROOT / "bench_out"
 
 
@@ -136,32 +137,14 @@ def main() -> None:
 
         tracemalloc.start(6)
 
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from gui_harness import open_main_window, wait_for
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from metarec_gui.app import STYLE_SHEET, MainWindow, create_app
-    from metarec_gui.state import AppState
-    from metarec_gui.theme import theme
 
     tmp = Path(tempfile.mkdtemp(prefix="metarec-soak-"))
-    os.environ["METAREC_WORKSPACE"] = str(tmp / "ws")
-    app = create_app([])
-    theme().apply()
-    app.setStyleSheet(STYLE_SHEET)
-    window = MainWindow(AppState(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)))
-    window.resize(1360, 860)
-    window.show()
+    app, window = open_main_window(tmp, 120_000)
 
-    def wait_for(signal, timeout_ms: int = 120_000) -> None:  # noqa: ANN001
-        loop = QEventLoop()
-        signal.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        loop.exec()
-
-    QTimer.singleShot(0, window.start)
-    wait_for(window.pagesReady)
-    if window.state.dataset is None:
-        wait_for(window.data_page.loadFinished)
     window.show_page("train")
     page = window.train_page
     page.set_algorithm(args.algorithm)

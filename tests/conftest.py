@@ -80,3 +80,18 @@ def no_leftover_threads(request: pytest.FixtureRequest):  # noqa: ANN201
     left = [job.name for job in running_jobs()]
     shutdown_jobs(10000)
     assert not left, f"worker threads still running after the test: {left}"
+
+
+@pytest.fixture
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Capture message boxes instead of showing them: (title, text) per dialog."""
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        shown.append((box.windowTitle(), box.text()))
+        return int(QMessageBox.StandardButton.Ok)
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    return shown

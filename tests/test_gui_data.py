@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from core.data import ColumnMapping, DatasetSpec
 from metarec_gui.pages.data import DataPage
@@ -18,19 +17,6 @@ def page(qtbot, app_state):  # noqa: ANN001, ANN201
     qtbot.addWidget(page)
     yield page
     qtbot.waitUntil(lambda: not running_jobs(), timeout=10000)
-
-
-@pytest.fixture
-def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Capture message boxes instead of showing them: (title, text) per dialog."""
-    shown: list[tuple[str, str]] = []
-
-    def fake_exec(box: QMessageBox) -> int:
-        shown.append((box.windowTitle(), box.text()))
-        return int(QMessageBox.StandardButton.Ok)
-
-    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
-    return shown
 
 
 def test_builtin_loads_in_worker_and_shows_summary(qtbot, page, app_state) -> None:

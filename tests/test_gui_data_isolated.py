@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from core.data import ColumnMapping, DatasetSpec, load_dataset
 from core.data.isolated import PREFIX, handoff_roots
@@ -23,18 +22,6 @@ def page(qtbot, app_state):  # noqa: ANN001, ANN201
     qtbot.addWidget(page)
     yield page
     qtbot.waitUntil(lambda: not running_jobs(), timeout=20000)
-
-
-@pytest.fixture
-def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-
-    def fake_exec(box: QMessageBox) -> int:
-        shown.append((box.windowTitle(), box.text()))
-        return int(QMessageBox.StandardButton.Ok)
-
-    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
-    return shown
 
 
 def ratings_csv(path: Path, users: int = 60, items: int = 40) -> DatasetSpec:
