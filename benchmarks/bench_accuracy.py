@@ -37,7 +37,10 @@ LOWER_IS_BETTER = {"mae", "rmse"}
 KS = (1, 5, 10, 20)
 
 
-def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str) -> dict:
+def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str,
+        settings: dict[str, str] | None = None) -> dict:
+    """Train and evaluate every (seed, algorithm); ``settings`` (name -> value) change the
+    default configuration of each algorithm that has such a setting, and label its rows."""
     dataset = load_dataset(dataset_spec)
     results: dict = {"dataset": dataset.name, "seeds": seeds, "device": device,
                      "torch": torch.__version__, "python": platform.python_version(),
@@ -45,9 +48,12 @@ def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str)
     for seed in seeds:
         split = make_split(dataset, SplitConfig(seed=seed))
         for name in algorithms:
+            fields = {f["name"] for f in ALGORITHMS[name].Config.field_specs()}
+            overrides = {k: v for k, v in (settings or {}).items() if k in fields}
+            variant = ", ".join(f"{k}={v}" for k, v in overrides.items())
             t0 = time.perf_counter()
             folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
-            trainer = Trainer(name, dataset, split, run_dir=folder,
+            trainer = Trainer(name, dataset, split, run_dir=folder, algo_overrides=overrides,
                               train={"seed": seed, "device": device, "final_test": False})
             summary = trainer.run()
             wall = time.perf_counter() - t0
@@ -55,15 +61,20 @@ def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str)
                 print(f"{name} seed {seed}: {summary.get('error')}", file=sys.stderr)
                 continue
             test = evaluate(trainer.algorithm, dataset, split, "test", KS)
-            results["runs"].append({"algorithm": name, "seed": seed, "wall_time": wall,
+            results["runs"].append({"algorithm": name, "variant": variant, "seed": seed, "wall_time": wall,
                                     "train_wall_time": summary["wall_time"],
                                     "epochs": summary.get("epochs"), "test": {str(k): m for k, m in test.items()},
                                     "curve": _curve(Run.open(folder))})
             shutil.rmtree(folder, ignore_errors=True)
             r = test[10]
-            print(f"{name:<16} seed {seed}: K=10 R@20 {r['recall20']:.4f} (un-adapted "
+            print(f"{label(results['runs'][-1]):<16} seed {seed}: K=10 R@20 {r['recall20']:.4f} (un-adapted "
                   f"{r['base_recall20']:.4f}) MAE {r.get('mae', float('nan')):.4f}  ({wall:.1f} s)", flush=True)
     return results
+
+
+def label(row: dict) -> str:
+    """A results row's name in tables: the algorithm, with its changed settings if any."""
+    return f"{row['algorithm']} ({row['variant']})" if row.get("variant") else row["algorithm"]
 
 
 def _curve(run: Run) -> dict:
@@ -84,17 +95,17 @@ def _curve(run: Run) -> dict:
 
 def merge(old: dict, new: dict, key: str) -> dict:
     """``new`` with ``old``'s rows of the algorithms ``new`` did not run, in registry order."""
-    ran = {r["algorithm"] for r in new[key]}
-    rows = [r for r in old[key] if r["algorithm"] not in ran] + new[key]
+    ran = {label(r) for r in new[key]}
+    rows = [r for r in old[key] if label(r) not in ran] + new[key]
     order = list(ALGORITHMS)
-    rows.sort(key=lambda r: (order.index(r["algorithm"]), r["seed"]))
+    rows.sort(key=lambda r: (order.index(r["algorithm"]), r.get("variant", ""), r["seed"]))
     return {**new, key: rows, "merged_from": old.get("merged_from", []) + ["earlier run"]}
 
 
 def to_markdown(results: dict, ks=tuple(str(k) for k in KS)) -> str:
     by_algo: dict[str, list[dict]] = {}
     for r in results["runs"]:
-        by_algo.setdefault(r["algorithm"], []).append(r)
+        by_algo.setdefault(label(r), []).append(r)
     lines = []
     for k in ks:
         cells: dict[str, dict[str, tuple[float, float]]] = {}
@@ -115,7 +126,8 @@ def to_markdown(results: dict, ks=tuple(str(k) for k in KS)) -> str:
                 text = f"{mean:.4f} ± {std:.4f}"
                 row.append(f"**{text}**" if np.isclose(mean, best[m]) else text)
             wall = np.mean([r["train_wall_time"] for r in runs])
-            lines.append(f"| {algo} | {ALGORITHMS[algo].family} | " + " | ".join(row) + f" | {wall:.1f} |")
+            family = ALGORITHMS[runs[0]["algorithm"]].family
+            lines.append(f"| {algo} | {family} | " + " | ".join(row) + f" | {wall:.1f} |")
     lines.append("\n**Learning curves** (mean over seeds): meta-training loss, first and last epoch; "
                  "validation Recall@20 (K = 10), first and best epoch\n")
     lines.append("| algorithm | loss first epoch | loss last epoch | ratio | val R@20 first | val R@20 best |")
@@ -143,9 +155,16 @@ def main() -> None:
     p.add_argument("--markdown", default="bench_out/accuracy.md")
     p.add_argument("--merge", help="an earlier results JSON: its rows for the algorithms not run "
                    "now are kept (rerun a few algorithms after changing them)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a setting of every algorithm that has it (repeatable); rows are "
+                   "labelled with it, e.g. --set ranking_loss=bpr --set rating_weight=0.1")
     args = p.parse_args()
+    bad = [s for s in args.set if "=" not in s]
+    if bad:
+        p.error(f"--set needs NAME=VALUE, got {bad[0]!r}")
+    settings = dict(s.split("=", 1) for s in args.set)
     results = run(args.dataset, args.algorithms.split(","), [int(s) for s in args.seeds.split(",")],
-                  args.device)
+                  args.device, settings)
     if args.merge:
         results = merge(json.loads(Path(args.merge).read_text()), results, "runs")
     for path, text in ((args.out, json.dumps(results, indent=2)), (args.markdown, to_markdown(results))):

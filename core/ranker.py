@@ -176,19 +176,16 @@ class RankingModel(FunctionalModel):
         logits = params["item_logit"] + u @ vectors.T  # [B, n_items]
         if exclude is not None:
             logits = logits.masked_fill(exclude, float("-inf"))
-        liked = mask if self.implicit else mask & (ratings >= self.threshold - 1e-6)
-        lk = liked.to(logits.dtype)
-        pos = logits.gather(1, items)
-        terms = torch.where(liked, torch.logsumexp(logits, 1, keepdim=True) - pos, 0.0)
-        nll = terms.sum(1) / lk.sum(1).clamp_min(1.0)
+        nll = softmax_nll(logits, items, self.liked(ratings, mask))
         if self.rating_weight == 0.0:
             return nll
         pred = self._ratings(params, u, vectors, items)
-        m = mask.to(pred.dtype)
-        mse = ((pred - ratings) ** 2 * m).sum(1) / m.sum(1).clamp_min(1.0)
-        return nll + self.rating_weight * mse
+        return nll + self.rating_weight * rating_mse(pred, ratings, mask)
 
-    # ------------------------------------------------------------------ start values
+    def liked(self, ratings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[B, N] bool: the rated items that count as positives (every one on implicit data)."""
+        return mask if self.implicit else mask & (ratings >= self.threshold - 1e-6)
+
     def start_from(
         self, params: Params, *, mu: float, item_bias: np.ndarray, counts: np.ndarray,
         item_factors: tuple[np.ndarray, np.ndarray] | None = None,
@@ -203,6 +200,39 @@ class RankingModel(FunctionalModel):
             if item_factors is not None:
                 params["item_in"].copy_(torch.as_tensor(item_factors[0]))
                 params["item_out"].copy_(torch.as_tensor(item_factors[1]))
+
+
+# ---------------------------------------------------------------------------- losses
+def softmax_nll(logits: torch.Tensor, items: torch.Tensor, liked: torch.Tensor) -> torch.Tensor:
+    """Per-task mean negative log-likelihood [B] of the liked ``items`` [B, N] (``liked`` [B, N]
+    bool) under a softmax over the catalogue ``logits`` [B, n_items] (excluded items -inf), as
+    Mult-VAE's multinomial likelihood (Liang et al., WWW 2018); 0 for a task with no liked item."""
+    pos = logits.gather(1, items)
+    terms = torch.where(liked, torch.logsumexp(logits, 1, keepdim=True) - pos, 0.0)
+    return terms.sum(1) / liked.sum(1).clamp_min(1)
+
+
+def bpr_loss(
+    logits: torch.Tensor, items: torch.Tensor, liked: torch.Tensor, negatives: torch.Tensor
+) -> torch.Tensor:
+    """Per-task BPR loss [B] (Rendle et al., UAI 2009): the mean over liked ``items`` [B, N] and
+    ``negatives`` [M] (item ids, e.g. drawn uniformly) of ``softplus(s_neg - s_pos)``, i.e.
+    ``-log sigmoid(s_pos - s_neg)``. A negative that is excluded (logit -inf, e.g. in the support)
+    or is one of the task's liked items is skipped; 0 for a task with no liked item."""
+    neg = logits[:, negatives]  # [B, M]
+    hit = ((items.unsqueeze(2) == negatives.view(1, 1, -1)) & liked.unsqueeze(2)).any(1)
+    valid = ~hit & torch.isfinite(neg)
+    pos = logits.gather(1, items)
+    diff = neg.masked_fill(~valid, 0.0).unsqueeze(1) - pos.unsqueeze(2)  # [B, N, M]
+    pairs = (torch.nn.functional.softplus(diff) * valid.unsqueeze(1)).sum(2)
+    per_item = pairs / valid.sum(1, keepdim=True).clamp_min(1)
+    return torch.where(liked, per_item, 0.0).sum(1) / liked.sum(1).clamp_min(1)
+
+
+def rating_mse(pred: torch.Tensor, ratings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-task mean squared rating error [B] over the ``mask``ed entries of [B, N]."""
+    m = mask.to(pred.dtype)
+    return ((pred - ratings) ** 2 * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
 def ease_factors(

@@ -49,11 +49,11 @@ def idx(dataset, raw: str) -> int:
     return int(np.asarray(dataset.item_index([raw]))[0])
 
 
-def trained(name, dataset, epochs=4, seed=0):
+def trained(name, dataset, epochs=4, seed=0, **overrides):
     split = make_split(dataset, SplitConfig(seed=seed, query_size=4, max_support=8))
     seed_everything(seed)
     fields = {f["name"] for f in algorithm_class(name).Config.field_specs()}
-    options = {k: v for k, v in {"dim": 8, "inner_steps": 2}.items() if k in fields}
+    options = {k: v for k, v in {"dim": 8, "inner_steps": 2, **overrides}.items() if k in fields}
     algo = create_algorithm(name, options, dataset)
     algo.fit(train_rows(dataset, split), split=split)
     params = algo.meta_parameters()

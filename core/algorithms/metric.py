@@ -21,6 +21,7 @@ import torch
 
 from ..data import RatingsDataset
 from ..models import Cache, Params
+from ..ranker import bpr_loss, rating_mse, softmax_nll
 from ..tasks import FeatureTables, TaskBatch
 from .base import Adapted, param
 from .functional import gradients, support_mask_matrix
@@ -36,6 +37,13 @@ class ProtoConfig(RankerConfig):
                      low=2, high=1024)
     shrinkage: float = param(3.0, "Pseudo-count pulling the user's rating bias towards the "
                              "learned prior", low=1e-3, high=1e3, log=True)
+    ranking_loss: str = param("softmax", "Query ranking loss: 'softmax' (NLL of each liked item "
+                              "over the whole catalogue) or 'bpr' (Rendle et al. 2009: each liked "
+                              "item against uniformly drawn negatives). Softmax ranks better on the "
+                              "built-in data; BPR's curve falls further (docs/benchmarks.md)",
+                              choices=("softmax", "bpr"))
+    negatives: int = param(1000, "BPR: negatives drawn uniformly from the catalogue per step",
+                           low=1, high=1_000_000)
 
 
 class ProtoRec(ModelAlgorithm):
@@ -127,7 +135,7 @@ class ProtoRec(ModelAlgorithm):
             scores = self.scores(self.params, state, batch, cache)
             ratings = self.ratings(self.params, state, batch.query_items, cache=cache)
             exclude = support_mask_matrix(batch, self.dataset.n_items)
-            loss = _episode_loss(self.model, scores, ratings, batch, exclude)
+            loss = _episode_loss(self, scores, ratings, batch, exclude)
             return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())
 
     def adapt(self, batch: TaskBatch, steps: int | None = None) -> Adapted:
@@ -193,7 +201,7 @@ class MatchingNet(ProtoRec):
             state = self.user_state(self.params, batch)
             scores, ratings = self._outputs(self.params, state, batch)
             exclude = support_mask_matrix(batch, self.dataset.n_items)
-            loss = _episode_loss(self.model, scores, ratings.gather(1, batch.query_items), batch, exclude)
+            loss = _episode_loss(self, scores, ratings.gather(1, batch.query_items), batch, exclude)
             return loss.detach(), gradients(self.objective(loss, self.params, batch), self.meta_parameters())
 
     def score(self, adapted: Adapted | None, batch: TaskBatch, items: torch.Tensor) -> torch.Tensor:
@@ -209,18 +217,20 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-8)
 
 
-def _episode_loss(model, scores: torch.Tensor, ratings: torch.Tensor, batch: TaskBatch,
+def _episode_loss(algorithm: ProtoRec, scores: torch.Tensor, ratings: torch.Tensor, batch: TaskBatch,
                   exclude: torch.Tensor) -> torch.Tensor:
-    """The ranker's query loss for precomputed catalogue scores [B, n_items] and predicted
-    ratings of the query items [B, Q]."""
+    """The query loss of one meta-batch, averaged over tasks with a query: the configured ranking
+    loss of the catalogue ``scores`` [B, n_items] (``exclude`` [B, n_items] bool: the support)
+    plus rating_weight x the MSE of the query items' predicted ``ratings`` [B, Q]."""
+    model, config = algorithm.model, algorithm.config
     logits = scores.masked_fill(exclude, float("-inf"))
-    mask = batch.query_mask
-    liked = mask if model.implicit else mask & (batch.query_ratings >= model.threshold - 1e-6)
-    pos = logits.gather(1, batch.query_items)
-    terms = torch.where(liked, torch.logsumexp(logits, 1, keepdim=True) - pos, 0.0)
-    loss = terms.sum(1) / liked.sum(1).clamp_min(1)
+    liked = model.liked(batch.query_ratings, batch.query_mask)
+    if config.ranking_loss == "bpr":
+        # One uniform draw per step, shared by the tasks (global RNG: seeded by the Trainer).
+        negatives = torch.randint(0, logits.shape[1], (config.negatives,), device=logits.device)
+        loss = bpr_loss(logits, batch.query_items, liked, negatives)
+    else:
+        loss = softmax_nll(logits, batch.query_items, liked)
     if model.rating_weight > 0:
-        m = mask.to(ratings.dtype)
-        err = (ratings - batch.query_ratings) * m
-        loss = loss + model.rating_weight * (err**2).sum(1) / m.sum(1).clamp_min(1.0)
-    return loss.sum() / mask.any(1).sum().clamp_min(1)
+        loss = loss + model.rating_weight * rating_mse(ratings, batch.query_ratings, batch.query_mask)
+    return loss.sum() / batch.query_mask.any(1).sum().clamp_min(1)
