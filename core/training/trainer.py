@@ -201,11 +201,8 @@ class Trainer:
         if len(self.split.val_users) == 0:
             return {}
         ranking = self.config.monitor not in RATING_METRICS
-        try:
-            table = evaluate(self.algorithm, self.dataset, self.split, "val",
-                             [self.config.eval_k], ranking=ranking)
-        except TypeError:  # an evaluate() without the ranking switch
-            table = evaluate(self.algorithm, self.dataset, self.split, "val", [self.config.eval_k])
+        table = evaluate(self.algorithm, self.dataset, self.split, "val", [self.config.eval_k],
+                         ranking=ranking)
         m = table[self.config.eval_k]
         return {f"val_{k}": float(v) for k, v in m.items()
                 if k != "users" and isinstance(v, (int, float)) and not isinstance(v, bool)}
