@@ -48,9 +48,7 @@ def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str,
     for seed in seeds:
         split = make_split(dataset, SplitConfig(seed=seed))
         for name in algorithms:
-            fields = {f["name"] for f in ALGORITHMS[name].Config.field_specs()}
-            overrides = {k: v for k, v in (settings or {}).items() if k in fields}
-            variant = ", ".join(f"{k}={v}" for k, v in overrides.items())
+            overrides, variant = changed_settings(name, settings)
             t0 = time.perf_counter()
             folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
             trainer = Trainer(name, dataset, split, run_dir=folder, algo_overrides=overrides,
@@ -70,6 +68,21 @@ def run(dataset_spec: str, algorithms: list[str], seeds: list[int], device: str,
             print(f"{label(results['runs'][-1]):<16} seed {seed}: K=10 R@20 {r['recall20']:.4f} (un-adapted "
                   f"{r['base_recall20']:.4f}) MAE {r.get('mae', float('nan')):.4f}  ({wall:.1f} s)", flush=True)
     return results
+
+
+def changed_settings(name: str, settings: dict[str, str] | None) -> tuple[dict[str, str], str]:
+    """The ``settings`` that algorithm ``name`` has, and their text for row labels."""
+    fields = {f["name"] for f in ALGORITHMS[name].Config.field_specs()}
+    overrides = {k: v for k, v in (settings or {}).items() if k in fields}
+    return overrides, ", ".join(f"{k}={v}" for k, v in overrides.items())
+
+
+def parse_settings(parser: argparse.ArgumentParser, pairs: list[str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` options as a dict (argparse error on a malformed one)."""
+    bad = [s for s in pairs if "=" not in s]
+    if bad:
+        parser.error(f"--set needs NAME=VALUE, got {bad[0]!r}")
+    return dict(s.split("=", 1) for s in pairs)
 
 
 def label(row: dict) -> str:
@@ -159,10 +172,7 @@ def main() -> None:
                    help="change a setting of every algorithm that has it (repeatable); rows are "
                    "labelled with it, e.g. --set ranking_loss=bpr --set rating_weight=0.1")
     args = p.parse_args()
-    bad = [s for s in args.set if "=" not in s]
-    if bad:
-        p.error(f"--set needs NAME=VALUE, got {bad[0]!r}")
-    settings = dict(s.split("=", 1) for s in args.set)
+    settings = parse_settings(p, args.set)
     results = run(args.dataset, args.algorithms.split(","), [int(s) for s in args.seeds.split(",")],
                   args.device, settings)
     if args.merge:

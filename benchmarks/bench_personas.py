@@ -32,6 +32,9 @@ from core.recommend import Recommender
 from core.split import SplitConfig, make_split
 from core.training import Trainer
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_accuracy import changed_settings, label, merge, parse_settings  # noqa: E402
+
 
 def persona_lists(algorithm, dataset, split, top: int = 10, min_ratings: int = 10) -> list[dict]:
     rec = Recommender(algorithm, dataset, split)
@@ -46,26 +49,29 @@ def persona_lists(algorithm, dataset, split, top: int = 10, min_ratings: int = 1
     return out
 
 
-def run(dataset_spec: str, algorithms: list[str], seeds: list[int]) -> dict:
+def run(dataset_spec: str, algorithms: list[str], seeds: list[int],
+        settings: dict[str, str] | None = None) -> dict:
     dataset = load_dataset(dataset_spec)
     results: dict = {"dataset": dataset.name, "seeds": seeds, "rows": []}
     for seed in seeds:
         split = make_split(dataset, SplitConfig(seed=seed))
         for name in algorithms:
             t0 = time.perf_counter()
-            trainer = Trainer(name, dataset, split, train={"seed": seed, "final_test": False})
+            overrides, variant = changed_settings(name, settings)
+            trainer = Trainer(name, dataset, split, algo_overrides=overrides,
+                              train={"seed": seed, "final_test": False})
             summary = trainer.run()
             if summary["status"] != "finished":
                 print(f"{name} seed {seed}: {summary.get('error')}", file=sys.stderr)
                 continue
             lists = persona_lists(trainer.algorithm, dataset, split)
             recall = evaluate(trainer.algorithm, dataset, split, "val", [10])[10]["recall20"]
-            row = {"algorithm": name, "seed": seed, "share": float(np.mean([x["share"] for x in lists])),
+            row = {"algorithm": name, "variant": variant, "seed": seed, "share": float(np.mean([x["share"] for x in lists])),
                    "chance": float(np.mean([x["chance"] for x in lists])),
                    "jaccard": mean_pairwise_jaccard([x["items"] for x in lists]),
                    "val_recall20": recall, "lists": lists, "seconds": time.perf_counter() - t0}
             results["rows"].append(row)
-            print(f"{name:<16} seed {seed}: share {row['share']:.2f} (chance {row['chance']:.2f}) "
+            print(f"{label(row):<16} seed {seed}: share {row['share']:.2f} (chance {row['chance']:.2f}) "
                   f"jaccard {row['jaccard']:.3f} val R@20 {recall:.4f}", flush=True)
     return results
 
@@ -73,10 +79,12 @@ def run(dataset_spec: str, algorithms: list[str], seeds: list[int]) -> dict:
 def summarise(results: dict) -> tuple[str, str | None]:
     by_algo: dict[str, list[dict]] = {}
     for r in results["rows"]:
-        by_algo.setdefault(r["algorithm"], []).append(r)
+        by_algo.setdefault(label(r), []).append(r)
     mean = {a: {k: float(np.mean([r[k] for r in rows])) for k in ("share", "chance", "jaccard", "val_recall20")}
             for a, rows in by_algo.items()}
-    learners = [a for a in mean if ALGORITHMS[a].family in ("meta", "metric")]
+    family = {a: ALGORITHMS[rows[0]["algorithm"]].family for a, rows in by_algo.items()}
+    # the app's default is a default configuration: rows with changed settings are not picked
+    learners = [a for a in mean if family[a] in ("meta", "metric") and a in ALGORITHMS]
     bar = mean.get("ease", {}).get("val_recall20", -1.0)
     eligible = [a for a in learners if mean[a]["val_recall20"] >= bar] or learners
     pick = max(eligible, key=lambda a: mean[a]["share"]) if eligible else None
@@ -85,11 +93,11 @@ def summarise(results: dict) -> tuple[str, str | None]:
              "|---|---|---|---|---|---|"]
     for a, m in sorted(mean.items(), key=lambda kv: -kv[1]["share"]):
         name = f"**{a}**" if a == pick else a
-        lines.append(f"| {name} | {ALGORITHMS[a].family} | {m['share']:.2f} | {m['chance']:.2f} | "
+        lines.append(f"| {name} | {family[a]} | {m['share']:.2f} | {m['chance']:.2f} | "
                      f"{m['jaccard']:.3f} | {m['val_recall20']:.4f} |")
     if pick:
         lines.append(f"\nPicked for the app's default: **{pick}**. Its lists (seed {results['seeds'][0]}):\n")
-        first = next(r for r in results["rows"] if r["algorithm"] == pick)
+        first = next(r for r in results["rows"] if label(r) == pick)
         for x in first["lists"]:
             lines.append(f"- *{x['persona']}* (share {x['share']:.1f}): " + "; ".join(x["titles"]))
     return "\n".join(lines), pick
@@ -104,11 +112,13 @@ def main() -> None:
     p.add_argument("--markdown", default="bench_out/personas.md")
     p.add_argument("--merge", help="an earlier results JSON: its rows for the algorithms not run "
                    "now are kept")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a setting of every algorithm that has it (repeatable); rows are "
+                   "labelled with it and never picked as the default")
     args = p.parse_args()
-    results = run(args.dataset, args.algorithms.split(","), [int(s) for s in args.seeds.split(",")])
+    results = run(args.dataset, args.algorithms.split(","), [int(s) for s in args.seeds.split(",")],
+                  parse_settings(p, args.set))
     if args.merge:
-        from bench_accuracy import merge
-
         results = merge(json.loads(Path(args.merge).read_text()), results, "rows")
     text, _ = summarise(results)
     for path, body in ((args.out, json.dumps(results, indent=2)), (args.markdown, text)):
