@@ -1,9 +1,14 @@
-"""The one dataset model every source produces, and the builder that validates raw columns into it.
+"""The one dataset model every source produces (built and validated by :mod:`.build`).
 
 Ratings are stored as flat numpy arrays sorted by (user, item), with dense integer ids, so that a
 user's ratings are one slice (``user_offsets``) and 25M rows stay a few hundred MB. Item and user
 features are kept as index arrays (genre ids in CSR form, year buckets, categorical codes), never
-as a dense one-hot row per interaction.
+as a dense one-hot row per interaction (:mod:`.features`); the rating scale is :mod:`.scale`.
+
+A dataset is not changed after it is built: nothing in the project assigns its arrays again or
+writes into them. Values derived from the arrays (offsets, counts, id lookups, the fingerprint)
+are computed once and cached; should a field be assigned anyway, the values derived from it are
+dropped and computed again from the new value (:data:`DERIVED_FROM`).
 """
 
 from __future__ import annotations
@@ -17,195 +22,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DatasetError
+# (re-exported: the dataset's parts were defined here, and are still imported from here)
+from .features import NO_GENRE, YEAR_EDGES, ItemFeatures, UserFeatures
+from .scale import IMPLICIT_SCALE, RatingScale
 
-NO_GENRE = "(no genres listed)"
-YEAR_EDGES = np.arange(1920, 2030, 5)  # 5-year buckets; bucket 0 = unknown year
+__all__ = [
+    "DERIVED_FROM",
+    "IMPLICIT_SCALE",
+    "NO_GENRE",
+    "YEAR_EDGES",
+    "ItemFeatures",
+    "RatingScale",
+    "RatingsDataset",
+    "UserFeatures",
+    "canonical_int",
+]
 
-
-@dataclass(frozen=True)
-class RatingScale:
-    """The rating scale: smallest and largest rating and the step between allowed values."""
-
-    min: float
-    max: float
-    step: float = 1.0
-
-    @classmethod
-    def infer(cls, ratings: np.ndarray) -> RatingScale:
-        """Infer a scale from observed ratings (used when the source does not state one)."""
-        values = np.unique(np.asarray(ratings, dtype=np.float64))
-        lo, hi = float(values.min()), float(values.max())
-        if len(values) < 2:
-            return cls(lo, max(hi, lo + 1.0), 1.0)
-        if hi - lo > 1e9:  # no grid to find (and the offsets below would overflow)
-            return cls(lo, hi, 0.0)
-        # The step is the largest grid every rating lies on: gcd of the offsets from the minimum.
-        offsets = np.round((values - lo) * 1e6).astype(np.int64)
-        step = float(np.gcd.reduce(offsets)) / 1e6
-        if step >= 0.01:
-            return cls(lo, hi, round(step, 6))
-        return cls(lo, hi, 0.0)
-
-    @classmethod
-    def parse(cls, text: str | RatingScale) -> RatingScale:
-        """'-10:10:0.05' (min:max:step), '1:5' (step 1), '0.5..5' -> a scale; step 0 = continuous.
-
-        Raises :class:`DatasetError` for text that is not a scale (min must be below max).
-        """
-        if isinstance(text, RatingScale):
-            return text
-        raw = str(text).strip()
-        parts = re.split(r"\s*(?::|\.\.|,|/)\s*", raw)
-        if len(parts) == 1:  # '1-5' (but '-10-10' is ambiguous: use ':')
-            m = re.fullmatch(r"(-?[\d.]+)\s*-\s*(-?[\d.]+)", raw)
-            parts = [m.group(1), m.group(2)] if m else parts
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            values = []
-        if len(values) not in (2, 3) or not all(np.isfinite(values)):
-            raise DatasetError(
-                f"'{raw}' is not a rating scale", hint="write min:max or min:max:step, e.g. -10:10:0.05"
-            )
-        lo, hi = values[0], values[1]
-        step = values[2] if len(values) == 3 else 1.0
-        if not lo < hi or step < 0 or step > hi - lo:
-            raise DatasetError(
-                f"'{raw}' is not a rating scale: need min < max and 0 <= step <= max - min"
-            )
-        return cls(lo, hi, step)
-
-    def __str__(self) -> str:
-        return f"{self.min:g}:{self.max:g}:{self.step:g}"
-
-    def off_step(self, ratings: np.ndarray) -> np.ndarray:
-        """Mask of ratings that are not ``min + k * step`` (all False on a continuous scale)."""
-        if self.step <= 0:
-            return np.zeros(len(ratings), dtype=bool)
-        k = (np.asarray(ratings, dtype=np.float64) - self.min) / self.step
-        return np.abs(k - np.round(k)) > 1e-6
-
-    @property
-    def span(self) -> float:
-        return self.max - self.min
-
-    def relevance_threshold(self) -> float:
-        """Ratings at or above this are 'relevant': the top 30 % of the scale (>= 4 on 1-5)."""
-        return self.min + 0.7 * self.span
-
-    def values(self) -> list[float]:
-        """Allowed rating values (for star widgets); a continuous scale gives 11 points."""
-        if self.step <= 0:
-            return list(np.linspace(self.min, self.max, 11))
-        n = int(round(self.span / self.step)) + 1
-        return [round(self.min + i * self.step, 6) for i in range(n)]
-
-    def to_dict(self) -> dict[str, float]:
-        return {"min": self.min, "max": self.max, "step": self.step}
-
-
-IMPLICIT_SCALE = RatingScale(0.0, 1.0, 1.0)  # implicit feedback: every interaction is 1.0
-
-
-@dataclass
-class ItemFeatures:
-    """Item side information as indices: genres in CSR form and a year bucket per item."""
-
-    genre_names: list[str]
-    genre_offsets: np.ndarray  # int64 [n_items + 1]
-    genre_index: np.ndarray  # int32 [nnz], ids into genre_names
-    year: np.ndarray  # float32 [n_items], NaN where unknown
-    year_bucket: np.ndarray  # int64 [n_items], 0 = unknown
-
-    @property
-    def n_genres(self) -> int:
-        return len(self.genre_names)
-
-    @property
-    def n_year_buckets(self) -> int:
-        return len(YEAR_EDGES) + 2
-
-    def padded_genres(self) -> np.ndarray:
-        """[n_items, max_genres] genre ids shifted by one, 0 = padding (for EmbeddingBag/sums)."""
-        counts = np.diff(self.genre_offsets)
-        width = max(1, int(counts.max()) if len(counts) else 1)
-        out = np.zeros((len(counts), width), dtype=np.int64)
-        rows = np.repeat(np.arange(len(counts)), counts)
-        cols = np.arange(len(self.genre_index)) - np.repeat(self.genre_offsets[:-1], counts)
-        out[rows, cols] = self.genre_index.astype(np.int64) + 1
-        return out
-
-    def genres_of(self, item: int) -> list[str]:
-        lo, hi = self.genre_offsets[item], self.genre_offsets[item + 1]
-        return [self.genre_names[g] for g in self.genre_index[lo:hi]]
-
-
-@dataclass
-class UserFeatures:
-    """Categorical user attributes (age bucket, gender, occupation, ...) as integer codes.
-
-    Code 0 of every field means "unknown" (a user missing from the user table, an empty value, a
-    new user who gave nothing): models size each field's embedding ``len(vocab) + 1``.
-    Numeric fields with many values (ages in ML-100K) are bucketed; ``edges[f]`` holds the bucket
-    edges (code ``1 + searchsorted(edges, value, 'right')``), ``None`` for categorical fields.
-    """
-
-    fields: list[str]
-    codes: np.ndarray  # int64 [n_users, n_fields], 0 = unknown
-    vocab: list[list[str]]  # per field, the label of code 1, 2, ...
-    edges: list[np.ndarray | None] = field(default_factory=list)
-
-    @property
-    def cardinalities(self) -> list[int]:
-        return [len(v) + 1 for v in self.vocab]
-
-    def encode(self, values: dict[str, Any] | None) -> np.ndarray:
-        """int64 [n_fields] codes of one (new) user's raw values; unknown/missing/unseen -> 0.
-
-        A categorical value matches a label exactly (then case-insensitively, then as a number:
-        ``25`` matches ``'25'``); a bucketed numeric field takes a number (or a bucket label).
-        """
-        out = np.zeros(len(self.fields), dtype=np.int64)
-        for f, name in enumerate(self.fields):
-            value = (values or {}).get(name)
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                continue
-            out[f] = self._code(f, value)
-        return out
-
-    def _code(self, f: int, value: Any) -> int:
-        labels = self.vocab[f]
-        text = str(value).strip()
-        if text in labels:
-            return labels.index(text) + 1
-        edges = self.edges[f] if f < len(self.edges) else None
-        if edges is not None:
-            try:
-                number = float(text)
-            except ValueError:
-                return 0
-            if not np.isfinite(number):
-                return 0
-            return int(np.searchsorted(edges, number, side="right")) + 1
-        lower = [label.lower() for label in labels]
-        if text.lower() in lower:
-            return lower.index(text.lower()) + 1
-        try:
-            number = float(text)
-        except ValueError:
-            return 0
-        for i, label in enumerate(labels):
-            try:
-                if float(label) == number:
-                    return i + 1
-            except ValueError:
-                continue
-        return 0
-
-    def allowed_values(self) -> dict[str, list[str]]:
-        """Per field, the raw values a user can choose (code 1, 2, ... in order; '' = unknown)."""
-        return {name: list(labels) for name, labels in zip(self.fields, self.vocab, strict=True)}
+# field -> the cached values computed from it, dropped when the field is assigned again
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "user": ("user_offsets", "ratings_per_user", "fingerprint"),
+    "user_ids": ("user_offsets", "ratings_per_user", "_user_lookup"),
+    "item": ("ratings_per_item", "fingerprint"),
+    "item_ids": ("ratings_per_item", "_item_lookup", "fingerprint"),
+    "rating": ("fingerprint",),
+}
 
 
 @dataclass
@@ -232,6 +72,11 @@ class RatingsDataset:
     # (>= 0.7) is every interaction; rating metrics (MAE/RMSE/nDCG@3) mean nothing and are hidden.
     implicit: bool = False
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        for cached in DERIVED_FROM.get(name, ()):
+            self.__dict__.pop(cached, None)  # (cached_property keeps its value in __dict__)
+
     # ----------------------------------------------------------------- sizes
     @property
     def n_users(self) -> int:
@@ -255,9 +100,17 @@ class RatingsDataset:
         counts = np.bincount(self.user, minlength=self.n_users)
         return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    @property
+    @cached_property
     def ratings_per_user(self) -> np.ndarray:
-        return np.diff(self.user_offsets)
+        """int64 [n_users]: the number of ratings of each dense user (0 for none).
+
+        Computed once and shared by every caller, so it is read-only: writing into it raises
+        ``ValueError`` (take ``.copy()`` to change it). Assigning ``user`` or ``user_ids``
+        computes it again.
+        """
+        counts = np.diff(self.user_offsets)
+        counts.flags.writeable = False
+        return counts
 
     @cached_property
     def ratings_per_item(self) -> np.ndarray:
