@@ -31,11 +31,12 @@ from .ratings import (
     check_rating,
     read_user_items,
     read_user_ratings,
+    row_user,
 )
 from .table import SYNONYMS, read_user_table
 
 __all__ = [
     "SYNONYMS", "ItemMatcher", "UserFileError", "UserItems", "UserRatings", "check_rating",
     "parse_pairs", "parse_user_features", "read_user_items", "read_user_ratings",
-    "read_user_table", "user_feature_codes",
+    "read_user_table", "row_user", "user_feature_codes",
 ]

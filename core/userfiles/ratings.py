@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from ..data import RatingScale, RatingsDataset
 
 
+MISSING_TEXT = frozenset({"nan", "NaN"})  # how a missing user reads when written out as text
+
+
 class UserFileError(DatasetError):
     """A user's file cannot be used; the message names the file, the line and the value."""
 
@@ -49,6 +52,11 @@ class UserItems:
     notes: list[str] = field(default_factory=list)
 
 
+def _check_item(raw: str, *, path: str, line: int) -> None:
+    if not raw.strip():
+        raise ValueProblem("the item is empty", path=path, line=line, column="item")
+
+
 def _is_implicit(dataset: RatingsDataset) -> bool:
     return bool(getattr(dataset, "implicit", False))
 
@@ -64,6 +72,31 @@ def _matched_items(frame: pd.DataFrame, lines: np.ndarray, shown: str, matcher: 
         if matched:
             notes.append(f"{shown}, line {line}: {matched}")
         yield row, line, raw, idx, problem
+
+
+def row_user(value: Any, *, path: str, line: int) -> str:
+    """The user of one row of a user's file, as text without surrounding spaces.
+
+    Raises :class:`ValueProblem` (naming ``path``, ``line`` and column 'user') when the user is
+    missing: no value (None, NaN, NA), empty or blank text, or the text ``nan`` / ``NaN`` (a
+    missing value written out as text, e.g. by ``DataFrame.astype(str)``; ``Nan`` is a name and
+    stays). Both :func:`read_user_ratings` and :func:`read_user_items` use it, so they refuse
+    the same lines.
+    """
+    text = "" if _missing(value) else str(value).strip()
+    if not text:
+        raise ValueProblem("the user is empty", path=path, line=line, column="user")
+    if text in MISSING_TEXT:
+        raise ValueProblem(f"the user is missing ('{text}')", path=path, line=line,
+                           column="user")
+    return text
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array-like value: not a missing scalar
+        return False
 
 
 def check_rating(value: Any, scale: RatingScale, *, path: str, line: int) -> float:
@@ -118,12 +151,8 @@ def read_user_ratings(
     out: dict[str, dict[int, float]] = {}
     first_line: dict[tuple[str, int], int] = {}
     for row, line, raw, idx, problem in _matched_items(frame, lines, shown, matcher, notes):
-        user = str(frame["user"].iloc[row]) if has_users else ""
-        if has_users and (frame["user"].iloc[row] is None or not user.strip()
-                          or user == "nan"):
-            raise ValueProblem("the user is empty", path=shown, line=line, column="user")
-        if not raw:
-            raise ValueProblem("the item is empty", path=shown, line=line, column="item")
+        user = row_user(frame["user"].iloc[row], path=shown, line=line) if has_users else ""
+        _check_item(raw, path=shown, line=line)
         if implicit and "rating" not in frame.columns:
             rating = 1.0
         else:
@@ -152,16 +181,18 @@ def read_user_ratings(
 
 
 def read_user_items(path: str | Path, dataset: RatingsDataset) -> UserItems:
-    """A query file ``user,item``: which items to predict for which user (unknown -> -1)."""
+    """A query file ``user,item``: which items to predict for which user (unknown -> -1,
+    with a note). Users are text without surrounding spaces, as in :func:`read_user_ratings`;
+    a missing user or item (see :func:`row_user`) raises :class:`ValueProblem` naming the line.
+    """
     frame, lines, shown = read_user_table(path, ["user", "item"])
     notes: list[str] = []
     out: dict[str, list[tuple[str, int, int]]] = {}
     matcher = ItemMatcher(dataset)
     for row, line, raw, idx, problem in _matched_items(frame, lines, shown, matcher, notes):
-        user = frame["user"].iloc[row]
-        if user is None or not str(user).strip():
-            raise ValueProblem("the user is empty", path=shown, line=line, column="user")
+        user = row_user(frame["user"].iloc[row], path=shown, line=line)
+        _check_item(raw, path=shown, line=line)
         if idx < 0:
             notes.append(f"{shown}, line {line}: {problem}: no prediction")
-        out.setdefault(str(user), []).append((raw, idx, line))
+        out.setdefault(user, []).append((raw, idx, line))
     return UserItems(shown, out, notes)
