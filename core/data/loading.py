@@ -5,6 +5,7 @@ A source is a :class:`DatasetSpec`, or a string that parses into one:
 * ``movielens-small`` / ``builtin:movielens-small``: a built-in dataset;
 * ``synthetic`` / ``synthetic:n_users=300,seed=1``: generated data with a known truth;
 * a folder or ``.zip``: MovieLens, layout auto-detected;
+* a ``.zip`` holding one table (and no MovieLens layout): that table, as if it were unzipped;
 * a ratings file (CSV, TSV, text, ``.gz``, JSON lines, Parquet): columns from a
   :class:`ColumnMapping`, or guessed from the header (no rating column: implicit feedback);
 * a Netflix-prize block file (``1:`` then ``user,rating,date`` lines), detected from its content.
@@ -30,9 +31,10 @@ from .mapping import ColumnMapping, guess_mapping
 from .movielens import EXPECTED, KEY_FILES, find_layout, is_movielens_file, load_movielens
 from .netflix import load_netflix
 from .sniff import delimiter_name, sniff_format
-from .source import Source, decode_sample
+from .source import decode_sample
 from .synthetic import SyntheticConfig, make_synthetic
 from .table import load_table, open_table
+from .ziptable import table_source, zip_holds_table
 
 KINDS = ("builtin", "movielens", "table", "synthetic")
 
@@ -102,6 +104,8 @@ class DatasetSpec:
         if not path.exists():
             hint = "built-in datasets: " + ", ".join(BUILTINS) + "; or 'synthetic'"
             raise FormatError("file or folder not found", path=path, hint=hint)
+        if zip_holds_table(path):
+            return cls("table", path=str(path), mapping=mapping)
         if path.is_dir() or path.suffix.lower() == ".zip":
             return cls("movielens", path=str(path))
         if mapping is None and path.name in KEY_FILES.values() and is_movielens_file(path):
@@ -281,7 +285,7 @@ def _load(spec: DatasetSpec, mapping: ColumnMapping | None) -> RatingsDataset:
         return dataset
     if spec.path is None:
         raise DatasetError(f"a '{spec.kind}' dataset needs a path")
-    if spec.kind == "movielens":
+    if spec.kind == "movielens" and not zip_holds_table(spec.path):
         return load_movielens(spec.path, scale=spec.scale)
     mapping = mapping or spec.mapping
     if mapping is None and _is_netflix(spec.path):
@@ -294,7 +298,7 @@ def _load(spec: DatasetSpec, mapping: ColumnMapping | None) -> RatingsDataset:
             raise ColumnError(
                 f"cannot tell which columns hold the user and the item; the file has "
                 f"columns {shown}",
-                path=spec.path,
+                path=table.src.shown,
                 hint="give a column mapping: user, item, and optionally rating (none: implicit "
                 "feedback) and timestamp",
             )
@@ -305,7 +309,7 @@ def _load(spec: DatasetSpec, mapping: ColumnMapping | None) -> RatingsDataset:
 
 
 def _is_netflix(path: str) -> bool:
-    src = Source.file(path)
+    src = table_source(path)
     if src.size == 0:
         return False
     text, _ = decode_sample(src)
@@ -330,7 +334,7 @@ def describe_source(path: str | Path) -> str:
     if not p.exists():
         return "Not found"
     try:
-        if p.is_dir() or p.suffix.lower() == ".zip":
+        if (p.is_dir() or p.suffix.lower() == ".zip") and not zip_holds_table(p):
             layout = find_layout(p)
             what = "Folder" if p.is_dir() else "Zip archive"
             return (
@@ -358,6 +362,8 @@ def describe_source(path: str | Path) -> str:
         kind = f"{delimiter_name(table.spec.delimiter).capitalize()}-separated table{header}"
     if table.src.gzip:
         kind += ", gzip-compressed"
+    if table.src.member is not None:
+        kind += f", {table.src.member} in the zip archive"
     guessed = guess_mapping(table.columns)
     tail = ""
     if guessed is not None:

@@ -23,7 +23,7 @@ class ItemTableMapping:
     genre_separator: str = "|"
     delimiter: str | None = None  # None = sniffed
     has_header: bool | None = None  # None = sniffed
-    escape: str | None = None  # e.g. '\\' for Book-Crossing's \" inside quoted fields
+    escape: str | None = None  # '\\' for Book-Crossing's \" inside quotes; None: detected
 
     def roles(self) -> dict[str, str]:
         out = {"item id": self.item_id}
@@ -45,7 +45,8 @@ class ColumnMapping:
     views, purchases) loaded as implicit feedback. ``scale=None`` infers the scale from the
     ratings; ``delimiter`` / ``has_header`` ``None`` sniff them. A file without a header names its
     columns ``col1``, ``col2``, ... ``escape`` is the character that escapes a quote inside a
-    quoted field (``\\`` in Book-Crossing's files); ``None`` means quotes are doubled (``""``).
+    quoted field (``\\`` in Book-Crossing's files); ``None`` detects backslash escapes (with a
+    note) and otherwise reads quotes as doubled (``""``); ``""`` means doubled, without detecting.
     """
 
     user: str

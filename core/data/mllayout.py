@@ -151,25 +151,27 @@ def _listing(path: Path) -> str:
     return "it contains " + ", ".join(names[:12]) + more
 
 
-
 def _csv_header(src: Source) -> tuple[list[str], str]:
     text, encoding = decode_sample(src)
     return header_names(text, ",", True), encoding
 
 
-
-def is_movielens_file(path: str | Path) -> bool:
-    """Whether a key file (u.data, ratings.dat, ratings.csv) is MovieLens-shaped: for
-    ratings.csv, its header names userId and movieId (goodbooks' ratings.csv is not)."""
-    p = Path(path)
-    if p.name != KEY_FILES["csv"]:
+def is_movielens_file(path: str | Path | Source) -> bool:
+    """Whether a key file (u.data, ratings.dat, ratings.csv; on disk or a zip member) is
+    MovieLens-shaped: for ratings.csv, its header names movieId (goodbooks' ratings.csv does
+    not). A file that cannot be read counts as MovieLens, for its loader to give the message."""
+    if isinstance(path, Source):
+        src: Source | None = path
+        name = path.name
+    else:
+        src, name = None, Path(path).name
+    if name != KEY_FILES["csv"]:
         return True
     try:
-        columns, _ = _csv_header(Source.file(p))
+        columns, _ = _csv_header(src if src is not None else Source.file(path))
     except DatasetError:
         return True  # let the MovieLens loader give its message
     return any("movieId" in c for c in columns)
-
 
 
 def describe_layout(path: str | Path) -> str | None:

@@ -22,6 +22,7 @@ from .dataset import RatingScale, RatingsDataset
 from .errors import FormatError
 from .reader import file_lines
 from .source import Source, decode_sample, detect_encoding, read_guard
+from .ziptable import table_source
 
 NETFLIX_SCALE = RatingScale(1.0, 5.0, 1.0)
 _TITLE_FILES = re.compile(r"(^|[-_.])movie_titles\.(csv|txt)$", re.IGNORECASE)
@@ -122,14 +123,17 @@ def read_titles(src: Source) -> tuple[pd.DataFrame, str | None]:
 def load_netflix(
     path: str | Path, *, name: str | None = None, scale: RatingScale | None = None
 ) -> RatingsDataset:
-    """Load a Netflix-prize block file (and its movie titles when they lie beside it)."""
-    src = Source.file(path)
+    """Load a Netflix-prize block file (and its movie titles when they lie beside it).
+
+    ``path`` may be a ``.zip`` holding the one block file (no titles are looked for then).
+    """
+    src = table_source(path)
     decode_sample(src)  # empty / binary files fail here with the usual message
     frame = read_blocks(src)
     rows = frame.attrs.pop("rows")
     notes = ["Netflix-prize format: movie blocks ('1:') of user,rating,date lines"]
     items, item_path = None, None
-    titles = find_titles(Path(path))
+    titles = find_titles(Path(path)) if src.member is None else None
     if titles is not None:
         title_src = Source.file(titles)
         items, note = read_titles(title_src)
@@ -152,7 +156,7 @@ def load_netflix(
     with file_lines(src):
         dataset = build_dataset(
             frame,
-            name=name or Path(path).stem,
+            name=name or Path(src.name).stem,
             source=str(path),
             items=items,
             scale=scale or NETFLIX_SCALE,

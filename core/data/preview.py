@@ -27,6 +27,9 @@ def preview_table(
     """The first ``n`` rows as text, for the column-mapping dialog.
 
     ``attrs`` carries what was detected: ``delimiter``, ``has_header``, ``encoding``, ``format``.
+    Rows are split as the file will be read (backslash-escaped quotes detected as in
+    :func:`~core.data.table.open_table`). ``path`` may be a ``.zip`` holding one table.
+    Raises :class:`DatasetError` when the file cannot be read.
     """
     table = open_table(path, delimiter=delimiter, has_header=has_header, escape=escape)
     if table.kind == "parquet":

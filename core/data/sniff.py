@@ -26,8 +26,6 @@ def delimiter_name(delimiter: str) -> str:
     return _DELIMITER_NAMES.get(delimiter, repr(delimiter))
 
 
-
-
 def _lines(text: str, limit: int = 50) -> list[str]:
     out = []
     for line in text.splitlines():
@@ -67,6 +65,61 @@ def sniff_delimiter(text: str, suffix: str = "", escape: str | None = None) -> s
                 return delim
             best, best_score = delim, consistent * counts[0]
     return best if best is not None else (preferred or ",")
+
+
+def _quote_scan(text: str, delimiter: str, backslash: bool) -> tuple[int, int]:
+    """(badly quoted fields, backslash-escaped quotes) when ``text`` is read with ``"`` quotes
+    escaped by a backslash (``backslash``) or doubled (RFC 4180). A quoted field is bad when its
+    closing quote is followed by something other than the delimiter or the end of the line, or
+    when it is still open at the end of the sample."""
+    bad = escaped = 0
+    i, n = 0, len(text)
+    field_start = True
+    while i < n:
+        ch = text[i]
+        if ch == delimiter or ch == "\n":
+            field_start = True
+            i += 1
+            continue
+        if not (field_start and ch == '"'):
+            field_start = False
+            i += 1
+            continue
+        i += 1  # inside a quoted field
+        closed = False
+        while i < n:
+            c = text[i]
+            if backslash and c == "\\" and i + 1 < n:
+                escaped += text[i + 1] == '"'
+                i += 2
+            elif c == '"' and not backslash and text[i + 1 : i + 2] == '"':
+                i += 2
+            elif c == '"':
+                closed, i = True, i + 1
+                break
+            else:
+                i += 1
+        if not closed:
+            return bad + 1, escaped
+        if i < n and text[i] not in (delimiter, "\r", "\n"):
+            bad += 1
+        field_start = False
+    return bad, escaped
+
+
+def sniff_escape(text: str, delimiter: str) -> bool:
+    """Whether quotes inside quoted fields are escaped with a backslash (Book-Crossing writes
+    ``"Harry \\"Potter\\""``) rather than doubled: the sample has such escapes, reads cleanly
+    with them, and does not read cleanly with doubled quotes. A literal backslash in a field
+    (``"AC\\DC"``, ``"C:\\data\\"``) reads cleanly with doubled quotes, so it is not taken
+    for an escape."""
+    if len(delimiter) != 1 or '\\"' not in text:
+        return False
+    bad_backslash, escaped = _quote_scan(text, delimiter, backslash=True)
+    if not escaped or bad_backslash:
+        return False
+    bad_doubled, _ = _quote_scan(text, delimiter, backslash=False)
+    return bad_doubled > 0
 
 
 def _is_number(value: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +34,13 @@ from .sniff import (
     delimiter_name,
     header_names,
     sniff_delimiter,
+    sniff_escape,
     sniff_format,
     sniff_header,
     split_line,
 )
 from .source import SAMPLE_BYTES, Source, decode_sample
+from .ziptable import table_source
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TEXT_ID = pa.dictionary(pa.int32(), pa.string())
@@ -85,6 +87,7 @@ class TableFile:
     kind: str = "text"
     spec: ReadSpec | None = None
     sample: str = ""
+    notes: list[str] = field(default_factory=list)  # what was detected, for the dataset's notes
 
     @property
     def parquet(self) -> bool:
@@ -130,8 +133,14 @@ def open_table(
     encoding: str | None = None,
     escape: str | None = None,
 ) -> TableFile:
-    """Open a table file: detect Parquet and JSON, else sniff encoding, delimiter and header."""
-    src = path if isinstance(path, Source) else Source.file(path)
+    """Open a table file: detect Parquet and JSON, else sniff encoding, delimiter and header.
+
+    ``path`` may be a ``.zip`` holding one table (read as that table, see :mod:`.ziptable`).
+    ``escape=None`` detects backslash-escaped quotes (``"Harry \\"Potter\\""``, Book-Crossing)
+    and says so in :attr:`TableFile.notes`; ``escape=""`` reads quotes as doubled (``""``)
+    without detecting. Raises :class:`FormatError` / :class:`ColumnError` naming the file.
+    """
+    src = table_source(path)
     if src.size == 0:
         raise FormatError("the file is empty", path=src.shown)
     head = src.head(4)
@@ -154,7 +163,19 @@ def open_table(
     if fmt == "json":
         columns = list(read_json_array(src).columns.astype(str))
         return TableFile(src, columns, kind="json", sample=text)
-    delim = delimiter or sniff_delimiter(text, src.suffix, escape)
+    notes: list[str] = []
+    if (
+        escape is None
+        and '\\"' in text
+        and sniff_escape(text, delimiter or sniff_delimiter(text, src.suffix, "\\"))
+    ):  # (the delimiter sniffed as such a file is read: Book-Crossing's ';')
+        escape = "\\"
+        notes.append(
+            f'{src.name}: backslash-escaped quotes (\\") detected inside quoted fields; read '
+            "with escape character '\\'"
+        )
+    delim = delimiter or sniff_delimiter(text, src.suffix, escape or None)
+    escape = escape or None
     header = sniff_header(text, delim, escape) if has_header is None else has_header
     columns = header_names(text, delim, header, escape)
     if not columns:
@@ -167,7 +188,7 @@ def open_table(
             )
         seen.add(name)
     spec = ReadSpec(delim, header, columns, include=list(columns), encoding=enc, escape=escape)
-    return TableFile(src, columns, kind="text", spec=spec, sample=text)
+    return TableFile(src, columns, kind="text", spec=spec, sample=text, notes=notes)
 
 
 def _parquet_columns(src: Source) -> list[str]:
@@ -287,6 +308,7 @@ def load_item_table(m: ItemTableMapping) -> tuple[pd.DataFrame, str]:
         out["genres"] = genres.astype(object)
     if m.year:
         out["year"] = pd.to_numeric(frame[m.year], errors="coerce")
+    out.attrs["notes"] = list(table.notes) + table.encoding_note(frame)
     return out, table.src.shown
 
 
@@ -324,15 +346,15 @@ def load_table(
     items, item_path = (None, None)
     if mapping.item_table is not None:
         items, item_path = load_item_table(mapping.item_table)
-    shown_name = name or Path(
-        re.sub(r"\.gz$", "", path.name if isinstance(path, Source) else Path(path).name)
-    ).stem
+    shown_name = name or Path(re.sub(r"\.gz$", "", table.src.name)).stem
     with file_lines(table.src):
         frame = table.read(
             list(roles.values()), labels, types={mapping.user: TEXT_ID, mapping.item: TEXT_ID}
         )
         ratings = pd.DataFrame({role: frame[col] for role, col in roles.items()}, copy=False)
-        all_notes = list(notes or []) + table.encoding_note(frame)
+        all_notes = list(notes or []) + table.notes + table.encoding_note(frame)
+        if items is not None:
+            all_notes += items.attrs.get("notes", [])
         if table.kind == "jsonl":
             all_notes.insert(0, "JSON lines: one review object per line")
         del frame
