@@ -308,3 +308,11 @@ def test_assigning_the_ratings_drops_what_was_derived_from_them():
     for clone in (copy.copy(ds), pickle.loads(pickle.dumps(ds))):
         assert np.array_equal(clone.ratings_per_user, ds.ratings_per_user)
         assert clone.fingerprint == ds.fingerprint
+
+
+def test_a_users_own_ratings_given_as_a_zip_say_to_extract_them(small, tmp_path):
+    zipped = zip_of(tmp_path / "mine.zip", {"mine.csv": "item,rating\n1,4\n"})
+    with pytest.raises(DatasetError) as err:
+        read_user_ratings(zipped, small)
+    assert "zip archive" in str(err.value) and "extract the table" in str(err.value)
+    assert "name it .zip" not in str(err.value)

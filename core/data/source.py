@@ -195,7 +195,10 @@ def decode_sample(src: Source, encoding: str | None = None) -> tuple[str, str]:
     if not raw.strip():
         raise FormatError("the file is empty", path=src.shown)
     if raw.startswith(b"PK\x03\x04"):
-        raise FormatError("this is a zip archive", path=src.shown, hint="name it .zip, or extract it")
+        named_zip = str(src.shown).lower().endswith(".zip")
+        raise FormatError("this is a zip archive", path=src.shown,
+                          hint="extract the table from it and give that file" if named_zip
+                          else "name it .zip, or extract it")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw:
         raise FormatError(
             "the file is not readable text: it contains NUL bytes (UTF-16/UTF-32 text or a "
