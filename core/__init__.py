@@ -44,5 +44,11 @@ os.environ.setdefault("MKL_DYNAMIC", "FALSE")
 # ... and its conditional numerical reproducibility gives the same results whatever the memory
 # alignment of the buffers.
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+# OpenMP threads that wait at the end of each parallel region sleep instead of spinning. Meta-
+# training runs thousands of small parallel ops; when other work shares the cores, spinning
+# threads burn the time slices of the ones they wait for: `metarec train` (default) took 17-49 s
+# and once 168 s instead of 8-12 s beside a 2-thread job on 2 cores (benchmarks/bench_contention.py;
+# docs/benchmarks.md). Costs ~10 % on an idle machine. The user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
