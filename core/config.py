@@ -72,7 +72,8 @@ def coerce_config(cls: type[Config], values: dict[str, Any]) -> Config:
             raise ConfigError(f"setting '{name}' must be a finite number, got {raw!r}")
         lo, hi, choices = f.metadata.get("low"), f.metadata.get("high"), f.metadata.get("choices")
         if choices and value not in choices:
-            raise ConfigError(f"setting '{name}' must be one of {', '.join(map(str, choices))}")
+            raise ConfigError(f"setting '{name}' must be one of {', '.join(map(str, choices))}, "
+                              f"got {raw!r}")
         if lo is not None and value < lo or hi is not None and value > hi:
             raise ConfigError(f"setting '{name}' = {value} is outside [{lo}, {hi}]")
         kwargs[name] = value

@@ -154,7 +154,7 @@ def test_overrides_are_coerced_and_checked(data):
     assert algo.config.inner_steps == 3 and algo.config.use_item_id is True
     with pytest.raises(ConfigError, match="unknown algorithm"):
         create_algorithm("mammal", {}, dataset)
-    with pytest.raises(ConfigError, match="must be one of"):
+    with pytest.raises(ConfigError, match="must be one of .*, got 'transformer'"):
         create_algorithm("maml", {"model": "transformer"}, dataset)
     with pytest.raises(ConfigError, match="outside"):
         create_algorithm("maml", {"inner_steps": -1}, dataset)

@@ -42,8 +42,10 @@ class ProtoConfig(RankerConfig):
                               "item against uniformly drawn negatives). Softmax ranks better on the "
                               "built-in data; BPR's curve falls further (docs/benchmarks.md)",
                               choices=("softmax", "bpr"))
-    negatives: int = param(1000, "BPR: negatives drawn uniformly from the catalogue per step",
-                           low=1, high=1_000_000)
+    negatives: int = param(1000, "BPR only: items drawn uniformly (with replacement) from the "
+                           "catalogue each step, shared by the meta-batch's tasks; memory grows "
+                           "as meta-batch x query size x negatives (32 x 50 x 1,000: ~20 MB)",
+                           low=1, high=20_000)
 
 
 class ProtoRec(ModelAlgorithm):
