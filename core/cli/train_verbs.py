@@ -183,10 +183,15 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
+    """Runs side by side, each labelled by its algorithm and the settings that differ from that
+    algorithm's defaults, so two runs of one algorithm are told apart without their folders."""
     import pandas as pd
 
+    from ..runs.labels import LABEL_LIMIT, changed_settings, run_label
+
     ks = parse_ks(args.k)
-    rows, skipped = [], []
+    ellipsis = "…" if _can_print("…") else "..."
+    rows, shorts, skipped = [], [], []
     for path in args.runs:
         run = open_run(path)
         summary = run.summary or {}
@@ -195,29 +200,58 @@ def cmd_compare(args: argparse.Namespace) -> None:
             skipped.append(f"{run.name}: no test metrics (status {summary.get('status', 'unknown') if isinstance(summary, dict) else 'unknown'})")
             continue
         have = sorted(int(k) for k in test if str(k).isdigit())
+        config = run.config
         for k in ks:
             m = test.get(str(k))
             if not isinstance(m, dict):
                 skipped.append(f"{run.name}: no test metrics at K = {k} (has K = "
                                f"{', '.join(map(str, have))}; `metarec evaluate {path} --k {k}`)")
                 continue
-            rows.append({"run": run.name, "algorithm": run.config.get("algorithm"), "K": k,
+            rows.append({"run": run.name, "algorithm": config.get("algorithm"),
+                         "label": run_label(config, limit=None),
+                         "settings": changed_settings(config), "K": k,
                          **{c: m.get(c) for c in m}, "wall_s": summary.get("wall_time")})
+            shorts.append(run_label(config, limit=LABEL_LIMIT, ellipsis=ellipsis))
     for s in skipped:
         warn(f"note: {s}")
     if not rows:
         raise CliError("none of these runs has test metrics at K = "
                        f"{', '.join(map(str, ks))} (train with final_test=true, the default)")
     cols = metric_columns(rows)
-    table = pd.DataFrame(rows)[["run", "algorithm", "K", *cols, "wall_s"]]
+    table = pd.DataFrame(rows)[["run", "algorithm", "label", "settings", "K", *cols, "wall_s"]]
+    table["short"] = shorts
     key = "recall20" if "recall20" in cols else ("mae" if "mae" in cols else None)
     table = table.sort_values(["K", key] if key else ["K"],
                               ascending=[True, key != "recall20"] if key else True)
-    if args.json:
-        print(table.to_json(orient="records", indent=2))
+    if args.json:  # the full label, and the settings that differ as an object
+        print(table.drop(columns=["short"]).to_json(orient="records", indent=2))
         return
     from .common import METRIC_LABELS
 
-    shown = table.rename(columns={c: METRIC_LABELS[c] for c in cols})
-    with pd.option_context("display.width", 200, "display.max_columns", 30):
+    shown = table[["run", "short", "K", *cols, "wall_s"]].rename(
+        columns={c: METRIC_LABELS[c] for c in cols})
+    shown = _left_aligned(shown, {"run": "run", "short": "algorithm"})
+    with pd.option_context("display.width", 250, "display.max_columns", 30,
+                           "display.max_colwidth", 2 * LABEL_LIMIT):
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def _left_aligned(frame, names: dict[str, str]):
+    """Text columns padded on the right (pandas pads them on the left), headers alike."""
+    frame = frame.copy()
+    renames = {}
+    for column, header in names.items():
+        texts = [str(v) for v in frame[column]]
+        width = max(len(header), *(len(t) for t in texts))
+        frame[column] = [t.ljust(width) for t in texts]
+        renames[column] = header.ljust(width)
+    return frame.rename(columns=renames)
+
+
+def _can_print(text: str) -> bool:
+    """Whether stdout's encoding can write ``text`` (else an ASCII stand-in is used)."""
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True

@@ -27,6 +27,7 @@ from __future__ import annotations
 from ..run_schema import STATUSES, RunError
 from .files import atomic_write_bytes, atomic_write_json
 from .folder import RUN_FILES, STATES, Run
+from .labels import run_label as run_label
 from .liveness import HEARTBEAT_S, STALE_AFTER_S, Heartbeat, Liveness, writer_record
 from .loading import check_dataset, list_runs, load_algorithm, run_split
 from .metrics import METRIC_COLUMNS, MetricsTail

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from core import workflows
 from core.evaluation import CURVE_KS
-from core.runs import Run
+from core.runs import Run, run_label
 
 from ...theme import run_color, run_color_index
 from ...widgets.kshot_chart import MARKERS, KShotChart
@@ -157,7 +157,7 @@ class KShotPanel(QWidget):
             if frame is None or frame.empty:
                 continue
             cfg = run.config if isinstance(run.config, dict) else {}
-            title = cfg.get("title") or cfg.get("algorithm", run.name)
+            title = run_label(cfg, title=True) if cfg.get("algorithm") else run.name
             dashed = workflows.is_baseline_run(run)
             label = f"{title} (baseline)" if dashed else f"{title} · {run.name}"
             self._set_series(str(run.path), label, frame, dashed)

@@ -1,5 +1,7 @@
 """The Compare page's runs table: every run of the workspace (and the baselines of the loaded
-dataset + split, marked as such), sortable and filterable, one colour swatch per charted run."""
+dataset + split, marked as such), sortable and filterable, one colour swatch per charted run.
+A run's algorithm reads with the settings that differ from its defaults (core.runs.labels), so
+two runs of one algorithm are told apart."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.runs.labels import run_label
+
 from ...theme import run_color, theme
 from ...widgets.frame_model import (
     CENTER,
@@ -36,9 +40,51 @@ from ...widgets.frame_model import (
     Row,
     fmt_number,
 )
+from ...widgets.run_picker import run_info
 
 SUMMARY_KS = (5, 10, 20)
 HINT = "Select runs (Ctrl/Shift-click) to overlay their curves and compare them below."
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each run's algorithm as its label: the algorithm's title plus the settings
+    that differ from its defaults (core.runs.labels), shortened with an ellipsis; the full label
+    in ``algorithm_full`` (the tooltip). Rows whose config cannot be read keep their text."""
+    if frame.empty or "path" not in frame.columns:
+        return frame
+    frame = frame.copy()
+    shown = list(frame["algorithm"]) if "algorithm" in frame.columns else [""] * len(frame)
+    full = list(shown)
+    kinds = frame["kind"] if "kind" in frame.columns else pd.Series(["run"] * len(frame))
+    for i, (path, kind) in enumerate(zip(frame["path"], kinds, strict=True)):
+        if kind not in ("run", "baseline"):
+            continue
+        config = run_info(path).config
+        if not config.get("algorithm"):
+            continue
+        mark = " (baseline)" if kind == "baseline" else ""
+        shown[i] = run_label(config, title=True) + mark
+        full[i] = run_label(config, title=True, limit=None) + mark
+    frame["algorithm"] = shown
+    frame["algorithm_full"] = full
+    return frame
+
+
+def algorithm_tooltip(row: Row) -> str | None:
+    """The run's full label (when shortened in the cell) and the algorithm's family."""
+    lines = [str(row.get(k)) for k in ("algorithm_full", "family") if row.get(k)]
+    return "\n".join(lines) or None
+
+
+class RunsProxy(FrameSortProxy):
+    """The table's filter also matches a run's full label (the cell may show it shortened)."""
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:  # noqa: N802 - Qt
+        if super().filterAcceptsRow(source_row, source_parent):
+            return True
+        row = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE) or {}
+        full = row.get("algorithm_full")
+        return bool(full) and self.filterRegularExpression().match(str(full)).hasMatch()
 
 
 def fmt_seconds(value: Any) -> str:
@@ -95,7 +141,7 @@ class RunsTable(QWidget):
 
         self.model = FrameModel(self._columns(), self)
         self.model.set_row_background(None)
-        self.proxy = FrameSortProxy(self)
+        self.proxy = RunsProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -135,6 +181,7 @@ class RunsTable(QWidget):
     def set_frame(self, frame: pd.DataFrame) -> None:
         """Show ``frame`` (widgets.run_picker.runs_frame), keeping the selection."""
         selected = set(self.selected_paths())
+        frame = labelled(frame)
         self.model.set_frame(frame)
         runs = int((frame.get("kind", pd.Series(dtype=str)) == "run").sum()) if len(frame) else 0
         broken = int((frame.get("kind", pd.Series(dtype=str)) == "broken").sum()) if len(frame) else 0
@@ -191,8 +238,9 @@ class RunsTable(QWidget):
                    header_tip="Colour of the run in every chart of the app"),
             Column("name", "Run", tooltip=lambda r: r.get("reason") or r.get("path"),
                    foreground=self._muted_if_baseline),
-            Column("algorithm", "Algorithm", tooltip=lambda r: r.get("family"),
-                   foreground=self._muted_if_baseline),
+            Column("algorithm", "Algorithm", tooltip=algorithm_tooltip,
+                   foreground=self._muted_if_baseline,
+                   header_tip="The algorithm and its settings that differ from the defaults"),
             Column("hyper", "Key hyperparameters", tooltip=lambda r: r.get("hyper_full")),
             Column("dataset", "Dataset", tooltip=lambda r: r.get("reason") or None,
                    foreground=lambda r: QColor(theme().muted()) if r.get("reason") else None),

@@ -6,6 +6,7 @@ or a saved profile; the list follows saves and rating changes without a Refresh.
 
 from __future__ import annotations
 
+import html
 from itertools import combinations
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from core import workflows
 from core.profiles import ProfileError, list_profiles, load_profile
 from core.recommend import jaccard
-from core.runs import Run
+from core.runs import Run, run_label
 
 from ...theme import run_color, theme
 from ...widgets.recs_table import RecsTable
@@ -162,10 +163,12 @@ class TopListsPanel(QWidget):
             if n < len(lists):
                 run, frame = lists[n]
                 cfg = run.config if isinstance(run.config, dict) else {}
-                title = cfg.get("title") or cfg.get("algorithm", "")
+                title = html.escape(run_label(cfg, title=True)) if cfg.get("algorithm") else ""
+                full = run_label(cfg, title=True, limit=None) if cfg.get("algorithm") else ""
                 color = run_color(str(run.path)).name()
-                table.set_title(f"<span style='color:{color}'>●</span> <b>{title}</b> · {run.name}",
-                                str(run.path))
+                table.set_title(f"<span style='color:{color}'>●</span> <b>{title}</b> · "
+                                f"{html.escape(run.name)}",
+                                "\n".join(t for t in (full, str(run.path)) if t))
                 table.set_frame(frame)
                 table.set_highlight(colors)
                 table.setVisible(True)
