@@ -113,8 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("algorithms", help="list algorithms and their settings",
                        formatter_class=_Formatter)
+    s.add_argument("names", nargs="*", metavar="NAME",
+                   help="show these algorithms in full: description, every setting with its "
+                        "default, range or choices, and help (default: list them all briefly)")
     s.add_argument("-v", "--verbose", action="store_true",
-                   help="also each algorithm's settings with the defaults it really trains with")
+                   help="every algorithm in full, with the defaults it really trains with")
     s.set_defaults(func=_verb("algorithms", "data_verbs.cmd_algorithms"))
 
     s = sub.add_parser("train", help="meta-train an algorithm into a run folder",

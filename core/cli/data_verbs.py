@@ -74,29 +74,7 @@ def default_algorithm() -> str:
 
 
 def cmd_algorithms(args: argparse.Namespace) -> None:
-    from ..algorithms import ALGORITHMS
+    from .algorithm_help import show_algorithms
 
-    default = default_algorithm()
-    for name, cls in ALGORITHMS.items():
-        mark = "  (default)" if name == default else ""
-        print(f"{name:<16} {cls.title}  [{cls.family}]{mark}")
-        if not args.verbose:
-            continue
-        print(f"    {cls.description}")
-        if cls.presets:
-            print(f"    presets: {', '.join(cls.presets)}")
-        own, train = algorithm_defaults(cls)
-        for spec in own:
-            print(f"    --set {spec['name']}={spec['default']!r:<10} {spec.get('help', '')}")
-        if getattr(cls, "trainable", True):
-            changed = [s for s in train if s["overridden"]]
-            if changed:
-                print("    trains with: " + ", ".join(f"{s['name']}={s['default']!r}"
-                                                    for s in changed))
-        print()
-    if args.verbose:
-        from ..training import TrainConfig
-
-        print("Training settings (any algorithm; 'trains with' above overrides these defaults):")
-        for spec in TrainConfig.field_specs():
-            print(f"    --set {spec['name']}={spec['default']!r:<10} {spec.get('help', '')}")
+    print(show_algorithms(list(getattr(args, "names", None) or []), args.verbose,
+                          default_algorithm()))
