@@ -1,5 +1,5 @@
-"""Loose ends of data input: a .zip holding one table, backslash-escaped quotes detected, missing
-users in a user's files refused alike, and the cached ratings per user."""
+"""Loose ends of data input: a .zip holding one table (or one too deep, said so), backslash-escaped
+quotes detected, missing users in a user's files refused alike, and the cached ratings per user."""
 
 from __future__ import annotations
 
@@ -154,6 +154,35 @@ def test_a_zip_with_no_table_keeps_the_movielens_message(tmp_path):
     archive = zip_of(tmp_path / "docs.zip", {"README.md": "x", "logo.png": b"\x89PNG"})
     err = error_of(archive)
     assert "not a recognised MovieLens layout" in err.problem and "logo.png" in (err.hint or "")
+
+
+def test_a_table_deeper_than_one_folder_says_so(tmp_path, capsys):
+    archive = zip_of(tmp_path / "export.zip", {"a/b/clicks.csv": CLICKS, "a/README.txt": "x"})
+    err = error_of(archive)
+    assert isinstance(err, FormatError) and err.path == str(archive)
+    assert "holds a table deeper than one folder (a/b/clicks.csv)" in err.problem
+    assert "MovieLens" not in err.message and err.hint == "unzip it and give the file"
+    assert describe_source(archive).startswith("Cannot use: the zip archive holds a table deeper")
+    assert main(["inspect", str(archive)]) == 2
+    out = capsys.readouterr().err
+    assert "a/b/clicks.csv" in out and "unzip" in out and "Traceback" not in out
+    # Several deep tables are listed; a table one folder down still wins over deep ones.
+    many = zip_of(tmp_path / "many.zip", {"x/y/one.csv": CLICKS, "x/y/z/two.tsv": TSV})
+    assert "holds tables deeper than one folder (x/y/one.csv, x/y/z/two.tsv)" in error_of(
+        many).problem
+    mixed = zip_of(tmp_path / "mixed.zip", {"top/clicks.csv": CLICKS, "top/old/b/x.csv": TSV})
+    assert load_dataset(mixed).n_ratings == 18
+
+
+def test_a_movielens_release_too_deep_keeps_the_movielens_message(tmp_path):
+    archive = zip_of(tmp_path / "ml.zip", {
+        "downloads/2024/ml-latest/ratings.csv": "userId,movieId,rating\n1,2,3\n",
+        "README.md": "x",
+    })  # fmt: skip
+    err = error_of(archive)
+    assert "not a recognised MovieLens layout" in err.problem
+    assert "deeper than one folder" in (err.hint or "")
+    assert "give the folder downloads/2024/ml-latest" in (err.hint or "")
 
 
 def test_loading_a_zip_table_leaves_the_zip_unchanged(tmp_path):

@@ -35,6 +35,7 @@ from .mllayout import (
 from .reader import ReadSpec, file_lines, read_frame
 from .sniff import column_error
 from .source import Source, decode_sample, detect_encoding
+from .ziptable import deep_tables
 
 __all__ = [
     "EXPECTED",
@@ -89,10 +90,14 @@ def load_movielens(path: str | Path, *, scale: RatingScale | None = None) -> Rat
     """
     layout = find_layout(path)
     if layout is None:
+        hint = _listing(Path(path))
+        deep = deep_tables(path, movielens=True)
+        if deep:
+            folder = deep[0].rsplit("/", 1)[0]
+            hint += (f"; {deep[0]} is deeper than one folder, where it is not looked for: unzip "
+                     f"it and give the folder {folder}")  # fmt: skip
         raise FormatError(
-            f"not a recognised MovieLens layout: expected {EXPECTED}",
-            path=path,
-            hint=_listing(Path(path)),
+            f"not a recognised MovieLens layout: expected {EXPECTED}", path=path, hint=hint
         )
     if layout.kind == "100k":
         return _load_100k(layout, scale)

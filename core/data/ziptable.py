@@ -6,7 +6,8 @@ down (where MovieLens files are looked for too), leaving out folder entries, mac
 (``__MACOSX/``, ``._x``, ``.DS_Store``), hidden files and documentation (README, LICENSE,
 ``.md``, ``.pdf``, images, code). One table is read exactly as the same file on disk would be
 (streamed from the archive, never extracted; the archive is only opened for reading), and every
-message names it as ``archive.zip!/member.csv``. Several tables are refused, listing them.
+message names it as ``archive.zip!/member.csv``. Several tables are refused, listing them; so
+is a table only found deeper than one folder (``a/b/clicks.csv``), saying to unzip it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from .errors import DatasetError, FormatError
-from .mllayout import EXPECTED, MovieLensLayout, _listing, find_layout, is_movielens_file
+from .mllayout import EXPECTED, KEY_FILES, MovieLensLayout, _listing, find_layout, is_movielens_file
 from .source import Source
 
 # Extensions of files that are not data tables (documentation, images, code, archives).
@@ -35,10 +36,13 @@ NOT_TABLE_STEMS = frozenset({
 _SHOWN = 12  # members listed in a message
 
 
-def _is_table_name(name: str) -> bool:
-    """Whether a member's path could be a data table (by its name alone)."""
+def _is_table_name(name: str, max_depth: int | None = 2) -> bool:
+    """Whether a member's path could be a data table (by its name alone), at most
+    ``max_depth`` parts deep (``None``: at any depth)."""
     parts = PurePosixPath(name).parts
-    if not parts or len(parts) > 2 or parts[0] == "__MACOSX":
+    if not parts or (max_depth is not None and len(parts) > max_depth):
+        return False
+    if parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts[:-1]):
         return False
     base = parts[-1]
     if base.startswith(".") or base.startswith("~$"):
@@ -51,8 +55,9 @@ def _is_table_name(name: str) -> bool:
     return stem not in NOT_TABLE_STEMS
 
 
-def table_members(path: str | Path) -> list[zipfile.ZipInfo]:
-    """The members of the zip at ``path`` that could be data tables, in archive order.
+def table_members(path: str | Path, *, deep: bool = False) -> list[zipfile.ZipInfo]:
+    """The members of the zip at ``path`` that could be data tables, in archive order: at the
+    top or one folder down, or (``deep``) only those deeper than that.
 
     Raises :class:`FormatError` when the file is not a readable zip archive.
     """
@@ -61,7 +66,31 @@ def table_members(path: str | Path) -> list[zipfile.ZipInfo]:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise FormatError(f"the zip archive is damaged ({exc})", path=path) from exc
-    return [i for i in infos if not i.is_dir() and _is_table_name(i.filename)]
+    infos = [i for i in infos if not i.is_dir()]
+    if deep:
+        return [i for i in infos if _is_table_name(i.filename, None)
+                and not _is_table_name(i.filename)]  # fmt: skip
+    return [i for i in infos if _is_table_name(i.filename)]
+
+
+def _deep_movielens(path: Path, info: zipfile.ZipInfo) -> bool:
+    """Whether a member too deep to be looked at is a MovieLens key file (u.data, ratings.dat,
+    a ratings.csv with movieId): the MovieLens loader speaks of those."""
+    name = PurePosixPath(info.filename).name
+    return name in KEY_FILES.values() and is_movielens_file(Source.zip_member(path, info))
+
+
+def deep_tables(path: str | Path, *, movielens: bool = False) -> list[str]:
+    """Names of the tables of a zip found only deeper than one folder (``a/b/clicks.csv``):
+    other tables, or (``movielens``) MovieLens key files. Never raises (``[]``)."""
+    p = Path(path)
+    try:
+        if not _is_zip(p) or not zipfile.is_zipfile(p):
+            return []
+        deep = table_members(p, deep=True)
+        return [i.filename for i in deep if _deep_movielens(p, i) is movielens]
+    except (DatasetError, OSError):
+        return []
 
 
 def movielens_layout(path: str | Path) -> MovieLensLayout | None:
@@ -82,13 +111,16 @@ def _is_zip(path: Path) -> bool:
 
 def zip_holds_table(path: str | Path) -> bool:
     """Whether ``path`` is a ``.zip`` without a MovieLens layout that holds at least one data
-    table (then :func:`table_source` reads it, or says there are several). Never raises: a
-    damaged zip gives ``False``, for the MovieLens loader to report as before."""
+    table, at any depth (then :func:`table_source` reads it, or says there are several, or that
+    it is too deep). Never raises: a damaged zip gives ``False``, for the MovieLens loader to
+    report as before."""
     p = Path(path)
     try:
         if not _is_zip(p) or not zipfile.is_zipfile(p):
             return False
-        return movielens_layout(p) is None and bool(table_members(p))
+        if movielens_layout(p) is not None:
+            return False
+        return bool(table_members(p)) or bool(deep_tables(p))
     except (DatasetError, OSError):
         return False
 
@@ -123,6 +155,15 @@ def zip_table_source(path: str | Path) -> Source:
             hint="load it as a dataset, without a column mapping",
         )
     members = table_members(p)
+    if not members and (names := deep_tables(p)):
+        more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+        raise FormatError(
+            f"the zip archive holds {'a table' if len(names) == 1 else 'tables'} deeper than "
+            f"one folder ({', '.join(names[:_SHOWN])}{more}); tables are looked for only at the "
+            "top of a zip or one folder down",
+            path=p,
+            hint="unzip it and give the file",
+        )
     if not members:
         raise FormatError(
             f"the zip archive holds no data table and no MovieLens layout (expected a table, "
