@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .errors import DatasetError, FormatError, ValueProblem
+from .escapes import EscapedQuotes
 from .sniff import delimiter_name
 from .source import Source, read_guard
 
@@ -39,7 +40,10 @@ class ReadSpec:
     types: dict[str, pa.DataType] = field(default_factory=dict)  # explicit types (else inferred)
     encoding: str = "utf-8"
     quoting: bool = True
-    escape: str | None = None  # escape character inside quoted fields (None: quotes doubled)
+    # The character escaping a quote inside quoted fields ('\\' in Book-Crossing): such quotes
+    # are rewritten as doubled ones while reading (escapes.py), other backslashes kept as
+    # written. None: quotes are doubled, the text is read as it is (the fast path).
+    escape: str | None = None
 
     @property
     def header_lines(self) -> int:
@@ -52,17 +56,24 @@ class _ConversionFailed(Exception):
 
 @contextmanager
 def _arrow_stream(src: Source, spec: ReadSpec) -> Iterator[Any]:
-    """The bytes pyarrow reads: the file itself, or an in-memory copy with '::' -> one char."""
+    """The bytes pyarrow reads: the file itself; an in-memory copy with '::' -> one char; or,
+    with an escape character, a stream rewriting escaped quotes as doubled ones."""
     if len(spec.delimiter) == 1:
+        if spec.escape:
+            with src.open() as raw:
+                yield EscapedQuotes(raw, spec.delimiter, spec.escape)  # Python: one thread
+            return
         with src.arrow() as f:
             yield f
         return
     data = src.read_all().replace(spec.delimiter.encode(spec.encoding), _SUBSTITUTE.encode())
+    if spec.escape:
+        data = EscapedQuotes(io.BytesIO(data), _SUBSTITUTE, spec.escape).read()
     yield pa.BufferReader(pa.py_buffer(data))  # native: safe for the threaded reader
 
 
 def _native(src: Source, spec: ReadSpec) -> bool:
-    return src.native or len(spec.delimiter) > 1
+    return (src.native and not spec.escape) or len(spec.delimiter) > 1
 
 
 def _arrow_options(spec: ReadSpec, types: dict[str, pa.DataType], handler, threads: bool):
@@ -78,8 +89,8 @@ def _arrow_options(spec: ReadSpec, types: dict[str, pa.DataType], handler, threa
     parse = pacsv.ParseOptions(
         delimiter=delim,
         quote_char='"' if spec.quoting else False,
-        double_quote=spec.escape is None,
-        escape_char=spec.escape or False,
+        double_quote=True,  # escaped quotes arrive doubled (_arrow_stream)
+        escape_char=False,
         invalid_row_handler=handler,
     )
     convert = pacsv.ConvertOptions(include_columns=spec.include, column_types=types)
@@ -107,6 +118,8 @@ def _locate_bad_row(src: Source, spec: ReadSpec, types: dict[str, pa.DataType]) 
     expected = len(spec.columns)
     seen = 0
     with src.open() as raw:
+        if spec.escape and len(spec.delimiter) == 1:
+            raw = io.BufferedReader(EscapedQuotes(raw, spec.delimiter, spec.escape))
         text = io.TextIOWrapper(raw, encoding=spec.encoding, errors="replace", newline="")
         if len(spec.delimiter) > 1:
             rows: Iterator[list[str]] = (
@@ -117,8 +130,6 @@ def _locate_bad_row(src: Source, spec: ReadSpec, types: dict[str, pa.DataType]) 
                 text,
                 delimiter=spec.delimiter,
                 quoting=csv.QUOTE_MINIMAL if spec.quoting else csv.QUOTE_NONE,
-                escapechar=spec.escape,
-                doublequote=spec.escape is None,
                 strict=False,
             )
         try:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import ColumnError
+from .escapes import unescape_quotes
 from .mapping import guess_mapping
 
 DELIMITER_CANDIDATES = (",", "\t", ";", "|", "::", " ")
@@ -37,10 +38,13 @@ def _lines(text: str, limit: int = 50) -> list[str]:
 
 
 def split_line(line: str, delimiter: str, escape: str | None = None) -> list[str]:
-    """Fields of one line (quotes respected for single-character delimiters)."""
+    """Fields of one line (quotes respected for single-character delimiters). With ``escape``,
+    a quote it escapes inside a quoted field is a quote; other backslashes stay as written."""
     if len(delimiter) > 1:
         return [f.strip() for f in line.split(delimiter)]
-    reader = csv.reader([line], delimiter=delimiter, escapechar=escape, doublequote=escape is None)
+    if escape:
+        line = unescape_quotes(line, delimiter, escape)
+    reader = csv.reader([line], delimiter=delimiter)
     return [f.strip() for f in next(reader, [])]
 
 

@@ -172,7 +172,7 @@ def open_table(
         escape = "\\"
         notes.append(
             f'{src.name}: backslash-escaped quotes (\\") detected inside quoted fields; read '
-            "with escape character '\\'"
+            "as quotes (other backslashes kept as written)"
         )
     delim = delimiter or sniff_delimiter(text, src.suffix, escape or None)
     escape = escape or None
