@@ -17,7 +17,8 @@ from .dataset import (
     RatingsDataset,
     UserFeatures,
 )
-from .errors import ColumnError, DatasetError, FormatError, ValueProblem
+from .errors import ColumnError, FormatError, ValueProblem
+from .titles import item_titles
 from .values import (
     align_ids,
     check_given_scale,
@@ -101,6 +102,9 @@ def build_dataset(
     notes: list[str] | None = None,
     strict_scale: bool = False,
     row_lines: np.ndarray | None = None,
+    columns: dict[str, str] | None = None,
+    item_columns: dict[str, str] | None = None,
+    titles: pd.Series | None = None,
 ) -> RatingsDataset:
     """Validate raw columns and build a :class:`RatingsDataset`.
 
@@ -109,17 +113,23 @@ def build_dataset(
     ``items`` has ``item_id`` and any of ``title``, ``genres`` ('A|B'), ``year``; ``users`` has
     ``user_id`` and categorical columns. ``notes`` (e.g. how a file was decoded) come first in the
     dataset's notes. ``row_lines`` gives each row's line where rows are not consecutive lines.
+    ``columns`` / ``item_columns`` give the files' own names of the columns (role -> name, e.g.
+    ``{"item": "ISBN"}``, ``{"item_id": "ISBN"}``), for messages. ``titles`` (one per row, no
+    item table) names the items: the first non-empty title of each (see :mod:`.titles`).
 
     * No ``rating`` column, or (scale not given) every rating equal: implicit feedback, ratings
       1.0 on the scale 0..1 (see :attr:`RatingsDataset.implicit`), with a note.
     * A given ``scale`` refuses ratings outside it; ratings off its step are refused when
       ``strict_scale`` (the format fixes the step, e.g. whole stars) and noted otherwise.
     * Duplicate (user, item) pairs keep the latest rating (by timestamp, else the last in the
-      file); the count is noted. Items rated but absent from a given item table are an error.
+      file); the count is noted. Items rated but absent from a given item table are kept
+      (without title or features), with a note.
     * Fewer than 2 users or 2 items is refused: nothing can be recommended from it.
     """
     shown = str(path) if path is not None else None
     notes = list(notes or [])
+    names = {role: role for role in ("user", "item", "rating", "timestamp")}
+    names.update(columns or {})
 
     def line_of(row: int) -> int:
         if row_lines is not None:
@@ -132,8 +142,12 @@ def build_dataset(
     if len(ratings) == 0:
         raise FormatError("no ratings (the file is empty or has only a header)", path=shown)
 
-    user_code, user_ids = dense_ids(ratings["user"], path=shown, column="user", line_of=line_of)
-    item_code, item_ids = dense_ids(ratings["item"], path=shown, column="item", line_of=line_of)
+    user_code, user_ids = dense_ids(
+        ratings["user"], path=shown, column=names["user"], line_of=line_of
+    )
+    item_code, item_ids = dense_ids(
+        ratings["item"], path=shown, column=names["item"], line_of=line_of
+    )
     for what, ids in (("user", user_ids), ("item", item_ids)):
         if len(ids) < 2:
             notes.append(
@@ -143,7 +157,7 @@ def build_dataset(
     timestamp = None
     if "timestamp" in ratings.columns:
         timestamp = timestamps_column(
-            ratings["timestamp"], path=shown, column="timestamp", line_of=line_of
+            ratings["timestamp"], path=shown, column=names["timestamp"], line_of=line_of
         )
 
     implicit = "rating" not in ratings.columns
@@ -151,11 +165,14 @@ def build_dataset(
         rating = np.ones(len(ratings), dtype=np.float64)
         notes.append("no rating column: loaded as implicit feedback (each interaction counts 1)")
     else:
-        rating = ratings_column(ratings["rating"], path=shown, column="rating", line_of=line_of)
+        rating = ratings_column(
+            ratings["rating"], path=shown, column=names["rating"], line_of=line_of
+        )
         constant = bool((rating == rating[0]).all())
         if scale is not None:
             check_given_scale(
-                rating, scale, strict=strict_scale, path=shown, column="rating", line_of=line_of,
+                rating, scale, strict=strict_scale, path=shown, column=names["rating"],
+                line_of=line_of,
                 notes=notes,
             )  # fmt: skip
             if constant:
@@ -211,17 +228,28 @@ def build_dataset(
     rating_sorted = rating[order].astype(np.float32)
     ts_sorted = timestamp[order] if timestamp is not None else None
 
+    if titles is not None and items is None:
+        items, title_notes = item_titles(
+            titles, item_code, item_ids, column=names.get("title", "title"), path=shown
+        )
+        notes.extend(title_notes)
+    id_column = (item_columns or {}).get("item_id", "item_id")
     if items is not None:
         # The catalogue is the item table: items nobody rated get dense ids after the rated ones
         # (scored from their features, never silently dropped).
-        item_ids = _with_unrated(items, item_ids, path=item_path, header_lines=item_header_lines)
+        item_ids = _with_unrated(
+            items, item_ids, path=item_path, header_lines=item_header_lines, column=id_column
+        )
         n_unrated = len(item_ids) - n_items
         if n_unrated:
             notes.append(
                 f"{n_unrated:,} item(s) of the item table have no rating: kept in the catalogue, "
                 "scored from their features (genres, year)"
             )
-    item_table = _item_table(items, item_ids, path=item_path, header_lines=item_header_lines)
+    item_table = _item_table(
+        items, item_ids, path=item_path, header_lines=item_header_lines, column=id_column,
+        notes=notes,
+    )  # fmt: skip
     user_table = None
     user_features = None
     if users is not None:
@@ -252,7 +280,7 @@ def build_dataset(
 
 
 def _with_unrated(
-    items: pd.DataFrame, item_ids: np.ndarray, *, path, header_lines: int = 1
+    items: pd.DataFrame, item_ids: np.ndarray, *, path, header_lines: int = 1, column: str
 ) -> np.ndarray:
     """``item_ids`` (the rated items, sorted) followed by the item table's other ids, sorted.
 
@@ -265,7 +293,7 @@ def _with_unrated(
     if missing_id.any():
         raise ValueProblem(
             "item id is missing", path=str(path) if path is not None else "item table",
-            line=int(np.flatnonzero(missing_id)[0]) + header_lines + 1, column="item_id",
+            line=int(np.flatnonzero(missing_id)[0]) + header_lines + 1, column=column,
         )  # fmt: skip
     table_ids = align_ids(items["item_id"], item_ids).dropna()
     rated = pd.Index(item_ids)
@@ -280,9 +308,18 @@ def _with_unrated(
 
 
 def _item_table(
-    items: pd.DataFrame | None, item_ids: np.ndarray, *, path, header_lines: int = 1
+    items: pd.DataFrame | None,
+    item_ids: np.ndarray,
+    *,
+    path,
+    header_lines: int = 1,
+    column: str = "item_id",
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per dense item, in dense order, with title, genres and year filled in."""
+    """One row per dense item, in dense order, with title, genres and year filled in.
+
+    A rated item missing from ``items`` keeps its place with no title (``Item <id>``), genres
+    or year, and a note (in ``notes``) says how many and which."""
     base = pd.DataFrame({"item_id": item_ids})
     if items is None:
         base["title"] = [f"Item {i}" for i in item_ids]
@@ -297,7 +334,7 @@ def _item_table(
     if missing_id.any():
         raise ValueProblem(
             "item id is missing", path=shown, line=int(np.flatnonzero(missing_id)[0]) + header_lines + 1,
-            column="item_id",
+            column=column,
         )  # fmt: skip
     items["item_id"] = align_ids(items["item_id"], item_ids)
     items = items[items["item_id"].notna()].drop_duplicates("item_id", keep="last")
@@ -305,12 +342,14 @@ def _item_table(
         items["item_id"] = items["item_id"].astype(np.int64)
     table = base.merge(items, on="item_id", how="left", indicator=True)
     missing = table["_merge"] != "both"
-    if missing.any():
+    if missing.any() and notes is not None:
+        n_missing = int(missing.sum())
+        where = f" {Path(str(path)).name}" if path is not None else ""
         examples = ", ".join(str(v) for v in table.loc[missing, "item_id"].head(5))
-        raise DatasetError(
-            f"{int(missing.sum())} rated item(s) are missing from the item table, e.g. {examples}",
-            path=path,
-            column="item_id",
+        more = ", ..." if n_missing > 5 else ""
+        notes.append(
+            f"{n_missing:,} rated item(s) are not in the item table{where}: they have "
+            f"no title or features (e.g. {examples}{more})"
         )
     table = table.drop(columns="_merge")
     if "title" not in table.columns:

@@ -47,6 +47,8 @@ class ColumnMapping:
     columns ``col1``, ``col2``, ... ``escape`` is the character that escapes a quote inside a
     quoted field (``\\`` in Book-Crossing's files); ``None`` detects backslash escapes (with a
     note) and otherwise reads quotes as doubled (``""``); ``""`` means doubled, without detecting.
+    ``title`` is a column of item titles in the ratings file itself (used without an item table):
+    ``None`` takes a column that looks like one (``title``, ``Book-Title``), ``""`` none.
     """
 
     user: str
@@ -58,6 +60,7 @@ class ColumnMapping:
     has_header: bool | None = None
     item_table: ItemTableMapping | None = None
     escape: str | None = None
+    title: str | None = None  # last: the app builds mappings positionally
 
     @property
     def implicit(self) -> bool:
@@ -65,12 +68,14 @@ class ColumnMapping:
         return not self.rating
 
     def roles(self) -> dict[str, str]:
-        """role -> column ('user', 'item', and 'rating' / 'timestamp' when mapped)."""
+        """role -> column ('user', 'item', and 'rating' / 'timestamp' / 'title' when mapped)."""
         out = {"user": self.user, "item": self.item}
         if self.rating:
             out["rating"] = self.rating
         if self.timestamp:
             out["timestamp"] = self.timestamp
+        if self.title:
+            out["title"] = self.title
         return out
 
     def to_dict(self) -> dict[str, Any]:

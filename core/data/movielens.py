@@ -151,6 +151,7 @@ def _build(
     scale: RatingScale | None = None,
 ) -> RatingsDataset:
     key = layout.files[KEY_FILES[layout.kind]]
+    csv = layout.kind == "csv"  # with a header: messages use its column names
     item_src = layout.files.get(item_file)
     with file_lines(key):
         return build_dataset(
@@ -165,7 +166,9 @@ def _build(
             path=key.shown,
             header_lines=header_lines,
             item_path=item_src.shown if item_src else None,
-            item_header_lines=1 if layout.kind == "csv" else 0,
+            item_header_lines=1 if csv else 0,
+            columns={role: name for name, role in _CSV_RATINGS.items()} if csv else None,
+            item_columns={"item_id": "movieId"} if csv else None,
         )
 
 

@@ -40,6 +40,7 @@ from .sniff import (
     split_line,
 )
 from .source import SAMPLE_BYTES, Source, decode_sample
+from .titles import title_column
 from .ziptable import table_source
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -312,8 +313,6 @@ def load_item_table(m: ItemTableMapping) -> tuple[pd.DataFrame, str]:
     return out, table.src.shown
 
 
-
-
 def load_table(
     path: str | Path | Source,
     mapping: ColumnMapping,
@@ -325,7 +324,8 @@ def load_table(
     """Load a ratings table (CSV, TSV, text, gzip, JSON lines, Parquet) through a column mapping.
 
     ``scale`` (or ``mapping.scale``) fixes the rating scale instead of inferring it. Without a
-    rating column the file loads as implicit feedback.
+    rating column the file loads as implicit feedback. Without an item table, item titles come
+    from a title column of the file itself (``mapping.title``, else one named like a title).
     """
     table = open_table(
         path, delimiter=mapping.delimiter, has_header=mapping.has_header, escape=mapping.escape
@@ -343,16 +343,19 @@ def load_table(
     labels = {
         col: f"{role} id" if role in ("user", "item") else role for role, col in roles.items()
     }
+    title, title_notes = title_column(table.columns, mapping, table.src.name)
+    roles.pop("title", None)
+    read = list(roles.values()) + ([title] if title else [])
     items, item_path = (None, None)
     if mapping.item_table is not None:
         items, item_path = load_item_table(mapping.item_table)
     shown_name = name or Path(re.sub(r"\.gz$", "", table.src.name)).stem
     with file_lines(table.src):
-        frame = table.read(
-            list(roles.values()), labels, types={mapping.user: TEXT_ID, mapping.item: TEXT_ID}
-        )
+        types = {mapping.user: TEXT_ID, mapping.item: TEXT_ID, **({title: TEXT_ID} if title else {})}
+        frame = table.read(read, labels, types=types)
         ratings = pd.DataFrame({role: frame[col] for role, col in roles.items()}, copy=False)
-        all_notes = list(notes or []) + table.notes + table.encoding_note(frame)
+        titles = frame[title] if title else None
+        all_notes = list(notes or []) + table.notes + table.encoding_note(frame) + title_notes
         if items is not None:
             all_notes += items.attrs.get("notes", [])
         if table.kind == "jsonl":
@@ -372,6 +375,11 @@ def load_table(
             header_lines=table.header_lines,
             item_path=item_path,
             notes=all_notes,
+            # The files' own column names, for messages ('timestamp' is checked above).
+            columns={r: c for r, c in roles.items() if r != "timestamp"}
+            | ({"title": title} if title else {}),
+            item_columns={"item_id": mapping.item_table.item_id} if mapping.item_table else None,
+            titles=titles,
         )
 
 
