@@ -49,8 +49,8 @@ def world(tmp_path_factory):
     return ws, dataset, split
 
 
-@pytest.fixture
-def page(qtbot, world, tmp_path):
+def compare_page(qtbot, world, tmp_path) -> ComparePage:
+    """A Compare page on the ``world`` workspace (fresh settings); call ``shutdown()`` after."""
     ws, dataset, split = world
     state = AppState(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     state.set_workspace(ws)
@@ -58,6 +58,12 @@ def page(qtbot, world, tmp_path):
     state.set_dataset(dataset)
     page = ComparePage(state)
     qtbot.addWidget(page)
+    return page
+
+
+@pytest.fixture
+def page(qtbot, world, tmp_path):
+    page = compare_page(qtbot, world, tmp_path)
     page.resize(1300, 800)
     yield page
     page.shutdown()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
+from test_gui_compare import compare_page
 
 from core.data import RatingScale, build_dataset
 from core.profiles import Profile, save_profile
@@ -17,7 +18,6 @@ from core.split import SplitConfig, make_split
 from core.training import Trainer
 from metarec_gui.pages.compare import ComparePage
 from metarec_gui.pages.compare.runs_table import labelled
-from metarec_gui.state import AppState
 
 SPLIT = SplitConfig(query_size=5, max_support=10, val_fraction=0.15, test_fraction=0.15)
 TRAIN = {"epochs": 1, "meta_batch_size": 16, "max_steps": 3}
@@ -51,13 +51,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture
 def page(qtbot, world, tmp_path):
-    ws, dataset, split = world
-    state = AppState(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    state.set_workspace(ws)
-    state.split_config = split.config
-    state.set_dataset(dataset)
-    page = ComparePage(state)
-    qtbot.addWidget(page)
+    page = compare_page(qtbot, world, tmp_path)
     page.runs.baselines_check.setChecked(False)
     page.baselines_check.setChecked(False)  # the K-shot chart's: only the selected runs
     yield page
