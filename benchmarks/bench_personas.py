@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_accuracy import changed_settings, label, merge, parse_settings  # the script's folder
 
 from core.algorithms import ALGORITHMS
 from core.data.loading import load_dataset
@@ -31,9 +32,6 @@ from core.personas import PERSONAS, genre_share, has_genre, mean_pairwise_jaccar
 from core.recommend import Recommender
 from core.split import SplitConfig, make_split
 from core.training import Trainer
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_accuracy import changed_settings, label, merge, parse_settings  # noqa: E402
 
 
 def persona_lists(algorithm, dataset, split, top: int = 10, min_ratings: int = 10) -> list[dict]:
